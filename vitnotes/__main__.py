@@ -1,0 +1,3 @@
+from vitnotes.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,253 @@
+"""The Report: plain data between the analyzer and the renderers, with a JSON round-trip.
+
+Nothing here imports torch: the cache and the renderers read Reports without paying for it.
+Fields are append-only (add new ones with defaults) so cached Reports stay readable;
+bump ``SCHEMA`` when a change makes old cached Reports wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+SCHEMA = 1
+
+MAC_CONVENTION = (
+    "MACs: one multiply-add = 1 MAC (the convention of timm's tables, fvcore and most papers, "
+    "which call them FLOPs); FLOPs = 2 × MACs"
+)
+
+
+@dataclass
+class Card:
+    """What a reader asks first: the model's family and its ViT hyper-parameters (None where n/a)."""
+
+    model: str
+    family: str  # the timm class name, e.g. "VisionTransformer", "SwinTransformer", "ResNet"
+    img_size: Optional[list[int]] = None  # [H, W] actually fed to the model
+    in_chans: int = 3
+    patch_size: Optional[int] = None  # pixels per patch side (first side if non-square)
+    grid: Optional[list[int]] = None  # [rows, cols] of patches
+    num_patches: Optional[int] = None
+    num_prefix_tokens: Optional[int] = None  # [CLS] + distillation + registers
+    prefix_tokens: list[str] = field(default_factory=list)  # e.g. ["cls"], ["cls", "dist"], ["cls", "reg×4"]
+    num_tokens: Optional[int] = None  # num_patches + num_prefix_tokens
+    embed_dim: Optional[int] = None
+    depth: Optional[int] = None
+    num_heads: Optional[int] = None
+    head_dim: Optional[int] = None
+    mlp_hidden: Optional[int] = None
+    pos_embed: Optional[str] = None  # e.g. "learned absolute", "relative bias (windowed)", "none"
+    pos_embed_shape: Optional[list[int]] = None
+    pooling: Optional[str] = None  # "token" ([CLS]), "avg", "map", ...
+    num_classes: int = 0
+    classifier: Optional[str] = None  # e.g. "Linear 768 → 1000"
+    paper_row: Optional[dict[str, Any]] = None  # ViT paper Table 1: name, layers, hidden, mlp, heads, params
+
+
+@dataclass
+class ParamRow:
+    name: str  # module path or group name, e.g. "patch_embed", "blocks.0.attn.qkv"
+    label: str  # readable, e.g. "attention qkv (W^Q, W^K, W^V)"
+    count: int
+    shapes: list[list[int]] = field(default_factory=list)
+
+
+@dataclass
+class HeadMatrices:
+    """Multi-head attention's learnable matrices, per head (DESIGN.md §5)."""
+
+    embed_dim: int  # D = d_model
+    num_heads: int  # h
+    head_dim: int  # d_k = D / h
+    wq: list[int]  # [D, d_k] per head
+    wk: list[int]
+    wv: list[int]
+    wo: list[int]  # [D, D] (h·d_k × D), shared by all heads
+    qkv_bias: bool
+    params_per_block: int  # qkv + proj weights and biases of one block
+
+
+@dataclass
+class Params:
+    total: int
+    trainable: int
+    groups: list[ParamRow] = field(default_factory=list)  # patch embed, [CLS], pos embed, blocks, norm, head
+    block: list[ParamRow] = field(default_factory=list)  # one block split: norm1, qkv, proj, norm2, fc1, fc2
+    attention: Optional[HeadMatrices] = None
+
+
+@dataclass
+class MacRow:
+    name: str
+    macs: int
+
+
+@dataclass
+class Macs:
+    total: int
+    convention: str = MAC_CONVENTION
+    backend: str = "dispatch"  # "dispatch" (TorchDispatchMode recorder) or "fvcore"
+    counted: list[str] = field(default_factory=list)  # op kinds counted
+    not_counted: list[str] = field(default_factory=list)  # op kinds seen but not counted
+    by_group: list[MacRow] = field(default_factory=list)
+    by_op: list[MacRow] = field(default_factory=list)  # convolution, linear, attention matmul, norm, ...
+    attention_share: Optional[float] = None  # share of total MACs in attention blocks (qkv, QKᵀ, AV, proj)
+    mlp_share: Optional[float] = None
+    activations: Optional[int] = None  # elements produced by counted ops (fvcore's activation count)
+
+
+@dataclass
+class ShapeRow:
+    stage: str  # readable step, e.g. "patch projection", "attention matrix"
+    shape: str  # symbolic batch, e.g. "B×197×768"
+    module: str = ""  # module path it came from
+    note: str = ""
+
+
+@dataclass
+class TraceRow:
+    module: str
+    op: str
+    inputs: list[str]
+    output: str
+    macs: int = 0
+
+
+@dataclass
+class StageRow:
+    """One stage of a hierarchical model: where down-sampling happens."""
+
+    name: str
+    resolution: str  # e.g. "56×56"
+    channels: int
+    depth: int
+    downsample: str  # e.g. "patch merging 2×2", "stride-2 conv", "—"
+
+
+@dataclass
+class Shapes:
+    stages: list[ShapeRow] = field(default_factory=list)  # image → … → logits
+    block: list[ShapeRow] = field(default_factory=list)  # one basic block, op by op
+    hierarchy: list[StageRow] = field(default_factory=list)  # hierarchical models only
+    trace: list[TraceRow] = field(default_factory=list)  # every aten op
+
+
+@dataclass
+class ScalePoint:
+    img_size: int
+    num_tokens: Optional[int]
+    macs: int
+    attention_matmul_macs: int  # QKᵀ + AV only: the N² term
+
+
+@dataclass
+class WeightsInfo:
+    kind: str  # "random" | "file" | "hf-cache"
+    source: str  # file path or cache id; "" for random
+    sha256: str = ""  # of the file, "" for random
+    seed: Optional[int] = None
+    label: str = ""  # what every figure says, e.g. "random init (seed 0) — not a trained model"
+
+
+@dataclass
+class ImagesInfo:
+    source: str  # folder, or "matplotlib sample data"
+    count: int
+    names: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # unreadable files, with why
+
+
+@dataclass
+class AttentionDistance:
+    mad_px: list[list[float]]  # [layer][head], pixels
+    uniform_px: float  # uniform attention over all patches of this grid
+    patch_size: int
+    grid: list[int]
+    num_images: int
+    summary: str = ""  # one-line reading, e.g. "layer 1: heads span 20–120 px; ..."
+
+
+@dataclass
+class PosEmbedSimilarity:
+    grid: list[int]
+    similarity: list[list[float]]  # [patch i][patch j] cosine similarity, row-major over the grid
+
+
+@dataclass
+class EmbedFilters:
+    patch_size: int
+    in_chans: int
+    components: list[list[float]]  # top principal components, each in_chans·P·P (C, P, P order)
+    explained_variance: list[float]
+
+
+@dataclass
+class EncodedImage:
+    name: str
+    height: int
+    width: int
+    rgb_hex: str  # uint8 RGB bytes, hex: plain JSON, no pickle
+
+
+@dataclass
+class Rollout:
+    grid: list[int]
+    images: list[EncodedImage] = field(default_factory=list)
+    masks: list[list[float]] = field(default_factory=list)  # per image, rows×cols, [CLS] → patches
+
+
+@dataclass
+class Report:
+    model: str
+    card: Card
+    params: Params
+    macs: Macs
+    shapes: Shapes
+    img_size: Optional[int] = None  # as requested (None = model default)
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)  # torch, timm, vitnotes
+    scaling: list[ScalePoint] = field(default_factory=list)
+    weights: Optional[WeightsInfo] = None
+    images: Optional[ImagesInfo] = None
+    attention_distance: Optional[AttentionDistance] = None
+    pos_embed: Optional[PosEmbedSimilarity] = None
+    filters: Optional[EmbedFilters] = None
+    rollout: Optional[Rollout] = None
+    schema: int = SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
+        return _build(cls, data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Report":
+        return cls.from_dict(json.loads(text))
+
+
+def _build(tp: Any, value: Any) -> Any:
+    """Rebuild nested dataclasses from ``asdict`` output, guided by the type hints."""
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _build(args[0], value) if len(args) == 1 else value
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        known = {f.name for f in dataclasses.fields(tp)}
+        return tp(**{k: _build(hints[k], v) for k, v in value.items() if k in known})
+    if origin is list:
+        (arg,) = typing.get_args(tp) or (Any,)
+        return [_build(arg, v) for v in value]
+    return value

@@ -1,0 +1,91 @@
+"""Report cache in ``<vault>/.vitnotes/cache/``: a re-fill with nothing changed never imports torch.
+
+The key covers everything that changes a Report or its figures: the request, the weight file and
+image files (path, size, mtime — hashing a 1 GB checkpoint on every save would defeat the cache),
+the installed torch/timm/matplotlib versions (read from package metadata, not by importing them),
+vitnotes' version and the Report schema. Figure PNGs are cached beside the Report because
+re-rendering them would mean importing matplotlib and numpy on every fill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from typing import Optional
+
+from vitnotes import __version__
+from vitnotes.analysis.report import SCHEMA, Report
+from vitnotes.analysis.request import AnalysisRequest
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def _stat(path: Path) -> list:
+    st = path.stat()
+    return [str(path), st.st_size, st.st_mtime_ns]
+
+
+def cache_key(req: AnalysisRequest) -> str:
+    parts: dict = {
+        "request": asdict(req),
+        "schema": SCHEMA,
+        "vitnotes": __version__,
+        "torch": _version("torch"),
+        "timm": _version("timm"),
+    }
+    if req.weights:
+        parts["weights"] = _stat(Path(req.weights))
+    if req.needs_weights:
+        parts["matplotlib"] = _version("matplotlib")
+        if req.images:
+            folder = Path(req.images)
+            parts["images"] = sorted(
+                _stat(p) for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+            )
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:24]
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ReportCache:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def get(self, key: str, figure_sections: tuple[str, ...] = ()) -> Optional[tuple[Report, dict[str, bytes]]]:
+        """The cached Report and figure PNGs, or None if any piece is missing or unreadable."""
+        try:
+            report = Report.from_json((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            figures = {s: (self.folder / f"{key}.{s}.png").read_bytes() for s in figure_sections}
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        if report.schema != SCHEMA:
+            return None
+        return report, figures
+
+    def put(self, key: str, report: Report, figures: dict[str, bytes]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for section, data in figures.items():
+            _atomic(self.folder / f"{key}.{section}.png", data)
+        _atomic(self.folder / f"{key}.json", report.to_json().encode("utf-8"))

@@ -1,0 +1,187 @@
+"""Commands, exit codes and progress output. Thin: the work lives in the modules it calls.
+
+Exit codes: 0 done, 1 some work failed, 2 bad input (unknown model, bad option, missing file).
+Heavy modules are imported inside the command that needs them, so `vitnotes fill` on a cached
+note never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from vitnotes import __version__
+from vitnotes.errors import VitnotesError
+
+
+def _progress(msg: str) -> None:
+    """One overwritten status line on a terminal, plain lines otherwise; always on stderr."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K" + msg)
+        sys.stderr.flush()
+    else:
+        sys.stderr.write(msg + "\n")
+
+
+def _progress_done() -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
+def _json_arg(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"--kwargs is not valid JSON ({exc.msg} at column {exc.colno})")
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("--kwargs must be a JSON object, e.g. '{\"depth\": 6}'")
+    return value
+
+
+def _sections_arg(text: str) -> tuple[str, ...]:
+    from vitnotes.analysis.request import ALL_SECTIONS
+
+    names = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [s for s in names if s not in ALL_SECTIONS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown section {bad[0]!r}; choose from {', '.join(ALL_SECTIONS)}")
+    return names
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from vitnotes.analysis import analyze
+    from vitnotes.analysis.request import STRUCTURE_SECTIONS, AnalysisRequest
+    from vitnotes.spec import check_model_kwargs, resolve_user_path
+
+    check_model_kwargs(args.kwargs, key="--kwargs")
+    req = AnalysisRequest(
+        model=args.model,
+        img_size=args.img_size,
+        model_kwargs=args.kwargs,
+        sections=args.sections or STRUCTURE_SECTIONS,
+        weights=str(resolve_user_path(args.weights, None, key="--weights")) if args.weights else None,
+        pretrained=args.pretrained,
+        images=str(resolve_user_path(args.images, None, key="--images", folder=True)) if args.images else None,
+        num_images=args.num_images,
+        device=args.device,
+        flops_backend=args.flops_backend,
+    )
+    report = analyze(req, progress=None if args.quiet else _progress)
+    _progress_done()
+    if args.json:
+        print(report.to_json(indent=2))
+    else:
+        from vitnotes.render.terminal import format_report
+
+        print(format_report(report))
+    return 0
+
+
+def cmd_fill(args: argparse.Namespace) -> int:
+    from vitnotes.pipeline import FillOptions, fill_note
+
+    opts = FillOptions(
+        model=args.model,
+        force=args.force,
+        use_cache=not args.no_cache,
+        device=args.device,
+        progress=None if args.quiet else _progress,
+    )
+    worst = 0
+    for note in args.notes:
+        result = fill_note(note, opts)
+        _progress_done()
+        print(result.line(), flush=True)
+        worst = max(worst, result.exit_code)
+    return worst
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from vitnotes.newnote import new_note
+
+    path = new_note(args.title, model=args.model, vault=args.vault)
+    print(f"created {path}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import timm
+
+    names = timm.list_models(args.pattern or "*", pretrained=args.pretrained)
+    print("\n".join(names))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vitnotes",
+        description="Profile a paper's timm model and write the answers into an Obsidian note.",
+    )
+    parser.add_argument("--version", action="version", version=f"vitnotes {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("profile", help="print a model's shapes, params and MACs (no note)")
+    p.add_argument("model", help="a timm model name, e.g. vit_base_patch16_224")
+    p.add_argument("--img-size", type=int, default=None, help="input resolution (ViTs, Swin, …)")
+    p.add_argument("--kwargs", type=_json_arg, default={}, help="JSON object of timm model kwargs")
+    p.add_argument("--sections", type=_sections_arg, default=None, help="comma-separated sections")
+    p.add_argument("--weights", default=None, help="local checkpoint (.safetensors, .pth/.bin, .npz)")
+    p.add_argument("--pretrained", action="store_true", help="use a Hugging Face cache already on disk")
+    p.add_argument("--images", default=None, help="folder of images for the attention figures")
+    p.add_argument("--num-images", type=int, default=16)
+    p.add_argument("--device", default="cpu", help="cpu or cuda for the attention forward")
+    p.add_argument("--flops-backend", choices=["dispatch", "fvcore"], default="dispatch",
+                   help="dispatch (meta device, counts fused attention) or fvcore (cross-check)")
+    p.add_argument("--json", action="store_true", help="print the Report as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("fill", help="fill paper notes in place")
+    p.add_argument("notes", nargs="+", help="note files (.md)")
+    p.add_argument("--model", default=None, help="model when the note's frontmatter names none")
+    p.add_argument("--force", action="store_true", help="overwrite regions the user edited")
+    p.add_argument("--no-cache", action="store_true", help="recompute even if a cached Report fits")
+    p.add_argument("--device", default="cpu", help="cpu or cuda for the attention forward")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_fill)
+
+    p = sub.add_parser("new", help="create a paper note from the template")
+    p.add_argument("title", help="note title (becomes the file name)")
+    p.add_argument("--model", default=None, help="timm model for the note's frontmatter")
+    p.add_argument("--vault", default=".", help="vault folder (default: current folder)")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("models", help="list timm model names (for suggestions)")
+    p.add_argument("pattern", nargs="?", default=None, help="wildcard filter, e.g. 'vit_*'")
+    p.add_argument("--pretrained", action="store_true", help="only names with published weights")
+    p.set_defaults(func=cmd_models)
+
+    from vitnotes import install_plugin, watch
+
+    watch.configure_parser(sub.add_parser("watch", help="daemon: refill opted-in notes when saved"))
+    install_plugin.configure_parser(
+        sub.add_parser("install-plugin", help="copy the Obsidian plugin into a vault")
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except VitnotesError as exc:
+        _progress_done()
+        print(f"vitnotes: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _progress_done()
+        print("vitnotes: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""`vitnotes new TITLE`: a paper note from the template, with the `vitnotes:` key already set.
+
+The template is rendered by Jinja2 (sandboxed: a vault may override it in
+`.vitnotes/templates/paper-study.md`) and the note lands in Obsidian's new-file folder.
+An existing note is never overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from pathlib import Path
+from typing import Optional
+
+from vitnotes.errors import NoteError, SpecError
+
+TEMPLATE = "paper-study.md"
+# Characters Obsidian refuses in file names or that break [[links]].
+_BAD_NAME = re.compile(r'[\\/:*?"<>|#^\[\]]')
+
+
+def note_filename(title: str) -> str:
+    name = _BAD_NAME.sub(" ", title).strip().strip(".")
+    name = re.sub(r"\s+", " ", name)
+    if not name:
+        raise SpecError(f"title {title!r} has no usable characters for a file name")
+    return name + ".md"
+
+
+def render_template(title: str, model: str, vault_root: Path) -> str:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from vitnotes.paths import templates_dir
+
+    loader = jinja2.FileSystemLoader([str(vault_root / ".vitnotes" / "templates"), str(templates_dir())])
+    env = SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    try:
+        return env.get_template(TEMPLATE).render(title=title, model=model, date=_dt.date.today().isoformat())
+    except jinja2.TemplateError as exc:
+        raise NoteError(f"template {TEMPLATE} failed: {exc}", "fix .vitnotes/templates/paper-study.md")
+
+
+def new_note(title: str, *, model: Optional[str] = None, vault: str | Path = ".") -> Path:
+    import yaml
+
+    from vitnotes.obsidian.vault import Vault
+    from vitnotes.spec import DEFAULT_MODEL
+
+    folder = Path(vault).expanduser().absolute()
+    if not folder.is_dir():
+        raise NoteError(f"vault folder not found: {folder}", "pass --vault DIR")
+    v = Vault.for_note(folder / "_.md")
+    if model is None:
+        config = v.root / ".vitnotes" / "config.yaml"
+        data = yaml.safe_load(config.read_text(encoding="utf-8")) if config.is_file() else None
+        model = (data or {}).get("model") if isinstance(data, dict) else None
+        model = model or DEFAULT_MODEL
+    target = v.new_file_dir() / note_filename(title)
+    text = render_template(title, model, v.root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: refuse to overwrite, with no window between the check and the write.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise NoteError(f"note already exists: {target}", "choose another title or edit that note")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    return target

@@ -1,0 +1,215 @@
+"""Fill one note: the single function that `fill` and `watch` are thin shells around (DESIGN.md §2).
+
+parse → spec → analyze (or cache) → render → merge → write. Bad input (missing note, broken YAML,
+markers, unknown keys, paths outside the vault) is *refused*: nothing on disk changes. A failed
+analysis (unknown model, bad kwargs, bad weights) is *failed*: the note gets a visible warning
+callout and keeps all of the user's text. torch is imported only when a Report must be computed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from vitnotes.analysis.report import Report
+from vitnotes.analysis.request import FIGURE_SECTIONS, AnalysisRequest
+from vitnotes.errors import NoteError, SpecError, VitnotesError
+
+Progress = Optional[Callable[[str], None]]
+WRITE_TRIES = 4
+
+
+@dataclass
+class FillOptions:
+    model: Optional[str] = None  # used when the note's frontmatter names none
+    force: bool = False  # overwrite regions the user edited
+    use_cache: bool = True
+    device: str = "cpu"
+    progress: Progress = None
+
+
+@dataclass
+class FillResult:
+    path: Path
+    status: str  # "filled" | "unchanged" | "refused" | "failed"
+    message: str = ""
+    display: str = ""  # the note's path relative to its vault, for log lines
+    model: str = ""
+    seconds: float = 0.0
+    written_bytes: Optional[bytes] = None  # exactly what was written (the daemon ignores its own writes)
+    kept_edited: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return {"refused": 2, "failed": 1}.get(self.status, 0)
+
+    def line(self) -> str:
+        name = self.display or str(self.path)
+        if self.status in ("refused", "failed"):
+            return f"{self.status} {name}: {self.message}"
+        detail = f"{self.model}, {self.seconds:.1f} s" if self.model else f"{self.seconds:.1f} s"
+        extra = f"; {self.message}" if self.message else ""
+        return f"{self.status} {name} ({detail}){extra}"
+
+
+def _vault_config(vault) -> Optional[dict]:
+    import yaml
+
+    path = vault.root / ".vitnotes" / "config.yaml"
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path} is not valid YAML: {exc}".splitlines()[0], "fix or delete it")
+    if data is not None and not isinstance(data, dict):
+        raise SpecError(f"{path} must be a mapping of defaults", "e.g. model: vit_base_patch16_224")
+    return data
+
+
+def _model_line(report: Report, spec) -> str:
+    bits = [f"`{report.model}`"]
+    if report.card.img_size:
+        bits.append("input " + "×".join(str(v) for v in report.card.img_size))
+    if report.model_kwargs:
+        bits.append("kwargs " + ", ".join(f"{k}={v}" for k, v in report.model_kwargs.items()))
+    bits.append({"frontmatter": "from this note's frontmatter", "--model": "from --model",
+                 "vault config": "from .vitnotes/config.yaml", "default": "vitnotes' default"}[spec.source])
+    return " · ".join(bits)
+
+
+def _analyze(req: AnalysisRequest, cache, use_cache: bool, progress: Progress) -> tuple[Report, dict[str, bytes]]:
+    from vitnotes.cache import cache_key
+
+    figure_sections = tuple(s for s in req.sections if s in FIGURE_SECTIONS)
+    key = cache_key(req)
+    if use_cache:
+        hit = cache.get(key, figure_sections)
+        if hit is not None:
+            return hit
+    from vitnotes.analysis import analyze
+
+    if progress:
+        progress(f"profiling {req.model} …")
+    report = analyze(req, progress=progress)
+    figures: dict[str, bytes] = {}
+    if figure_sections:
+        from vitnotes.render.figures import render_figures
+
+        if progress:
+            progress("drawing figures …")
+        figures = render_figures(report, figure_sections)
+    cache.put(key, report, figures)
+    return report, figures
+
+
+def _render(path: Path, vault, spec, report: Report, figures: dict[str, bytes]) -> dict[str, str]:
+    from vitnotes.obsidian.write import write_bytes_atomic
+    from vitnotes.paths import templates_dir
+    from vitnotes.render.markdown import RenderContext, render_sections
+
+    embeds = {}
+    if figures:
+        folder = vault.attachment_dir(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        for section, data in figures.items():
+            png = folder / vault.figure_name(path, section)
+            write_bytes_atomic(png, data)
+            embeds[section] = vault.embed(png, path)
+    ctx = RenderContext(
+        figures=embeds,
+        template_dirs=[vault.root / ".vitnotes" / "templates", templates_dir() / "sections"],
+        model_line=_model_line(report, spec),
+    )
+    return render_sections(report, spec.sections, ctx)
+
+
+def _error_sections(note, spec, message: str) -> dict[str, str]:
+    """The warning goes into every region the note already has, or into the first section."""
+    from vitnotes.obsidian.regions import find_regions
+    from vitnotes.render.markdown import render_error
+
+    callout = render_error(message)
+    present = [r.name for r in find_regions(note.text)]
+    names = [s for s in spec.sections if s in present] or list(spec.sections[:1])
+    return {name: callout for name in names}
+
+
+def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
+    """Fill one note in place. Never raises for a bad note: the result says what happened."""
+    from vitnotes.obsidian.anchors import load_anchors
+    from vitnotes.obsidian.note import read_note
+    from vitnotes.obsidian.regions import merge
+    from vitnotes.obsidian.vault import Vault
+    from vitnotes.obsidian.write import ConcurrentEdit, write_note
+    from vitnotes.spec import build_spec
+
+    opts = opts or FillOptions()
+    start = time.perf_counter()
+    path = Path(path).expanduser().absolute()
+    result = FillResult(path=path, status="refused", display=str(path))
+    try:
+        if not path.is_file():
+            raise NoteError(f"note not found: {path}", "check the path")
+        vault = Vault.for_note(path)
+        result.display = vault.display(path)
+        anchors = load_anchors(vault.root)
+        config = _vault_config(vault)
+    except VitnotesError as exc:
+        result.message = str(exc)
+        return result
+
+    for _ in range(WRITE_TRIES):
+        try:
+            note = read_note(path)
+            spec = build_spec(note.frontmatter, vault_root=vault.root, cli_model=opts.model, vault_config=config)
+        except VitnotesError as exc:
+            result.status, result.message = "refused", str(exc)
+            return result
+        result.model = spec.model
+        failure: Optional[VitnotesError] = None
+        try:
+            cache = _cache(vault)
+            report, figures = _analyze(spec.request(opts.device), cache, opts.use_cache, opts.progress)
+            sections = _render(path, vault, spec, report, figures)
+        except (SpecError, NoteError) as exc:
+            result.status, result.message = "refused", str(exc)
+            return result
+        except VitnotesError as exc:
+            failure = exc
+            try:
+                sections = _error_sections(note, spec, str(exc))
+            except VitnotesError as inner:
+                result.status, result.message = "refused", str(inner)
+                return result
+        try:
+            merged = merge(note.text, sections, anchors, force=opts.force)
+            if merged.changed:
+                data = note.encode(merged.text)
+                write_note(path, data, expected_raw=note.raw, vault_root=vault.root)
+                result.written_bytes = data
+        except ConcurrentEdit:
+            continue  # the user saved meanwhile: merge again from their new text
+        except VitnotesError as exc:
+            result.status, result.message = "refused", str(exc)
+            return result
+        result.seconds = time.perf_counter() - start
+        result.kept_edited = list(merged.kept_edited)
+        if failure is not None:
+            result.status, result.message = "failed", str(failure)
+        else:
+            result.status = "filled" if merged.changed else "unchanged"
+            if merged.kept_edited:
+                result.message = (f"kept your edits in {', '.join(merged.kept_edited)} "
+                                  "(--force overwrites them)")
+        return result
+    result.status, result.message = "refused", "the note kept changing while vitnotes wrote it; try again"
+    return result
+
+
+def _cache(vault):
+    from vitnotes.cache import ReportCache
+
+    return ReportCache(vault.root / ".vitnotes" / "cache")

@@ -1,0 +1,175 @@
+"""NoteSpec: what a note asks for, validated, with every error naming the bad key (DESIGN.md §3).
+
+Sources, first wins per note: the note's `vitnotes:` frontmatter, then `--model`, then the vault
+default in `.vitnotes/config.yaml`, then the paper's ViT-B/16. Paths resolve inside the vault
+unless the user typed an absolute path. No torch here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from vitnotes.analysis.request import ALL_SECTIONS, AnalysisRequest
+from vitnotes.errors import SpecError
+
+DEFAULT_MODEL = "vit_base_patch16_224"
+KEYS = ("model", "img_size", "model_kwargs", "weights", "pretrained", "images", "num_images", "sections")
+
+
+@dataclass(frozen=True)
+class NoteSpec:
+    model: str
+    source: str  # where the model came from: "frontmatter", "--model", "vault config", "default"
+    img_size: Optional[int] = None
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    weights: Optional[Path] = None
+    pretrained: bool = False
+    images: Optional[Path] = None
+    num_images: int = 16
+    sections: tuple[str, ...] = ALL_SECTIONS
+
+    def request(self, device: str = "cpu") -> AnalysisRequest:
+        return AnalysisRequest(
+            model=self.model,
+            img_size=self.img_size,
+            model_kwargs=dict(self.model_kwargs),
+            sections=self.sections,
+            weights=str(self.weights) if self.weights else None,
+            pretrained=self.pretrained,
+            images=str(self.images) if self.images else None,
+            num_images=self.num_images,
+            device=device,
+        )
+
+
+def check_model_kwargs(kwargs: Any, key: str = "model_kwargs") -> dict[str, Any]:
+    """JSON-typed values only (numbers, strings, bools, lists, nested dicts of those)."""
+    if not isinstance(kwargs, dict):
+        raise SpecError(f"{key} must be a mapping of timm keyword arguments", "e.g. {depth: 6, num_heads: 4}")
+
+    def ok(v: Any) -> bool:
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return True
+        if isinstance(v, list):
+            return all(ok(x) for x in v)
+        if isinstance(v, dict):
+            return all(isinstance(k, str) and ok(x) for k, x in v.items())
+        return False
+
+    for name, value in kwargs.items():
+        if not isinstance(name, str):
+            raise SpecError(f"{key}: key {name!r} is not a string")
+        if not ok(value):
+            raise SpecError(
+                f"{key}.{name}: {type(value).__name__} values are not allowed",
+                "use numbers, strings, booleans or lists (JSON types)",
+            )
+    return dict(kwargs)
+
+
+def resolve_user_path(value: Any, vault_root: Optional[Path], *, key: str, folder: bool = False) -> Path:
+    """A path from a note or the command line, resolved and checked to exist.
+
+    Relative paths start at the vault root (or the current folder without a vault) and may not
+    leave it, symlinks included; an absolute path the user typed is taken as typed.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(f"{key} must be a path (a non-empty string)")
+    raw = Path(os.path.expanduser(value.strip()))
+    base = vault_root if vault_root is not None else Path.cwd()
+    path = raw if raw.is_absolute() else base / raw
+    if not raw.is_absolute() and vault_root is not None:
+        real, root = path.resolve(), vault_root.resolve()
+        if real != root and root not in real.parents:
+            raise SpecError(
+                f"{key}: {value!r} points outside the vault ({root})",
+                "use a path inside the vault, or an absolute path",
+            )
+    if folder and not path.is_dir():
+        raise SpecError(f"{key}: folder {value!r} not found (looked at {path})", "create it or fix the path")
+    if not folder and not path.is_file():
+        raise SpecError(f"{key}: file {value!r} not found (looked at {path})", "fix the path")
+    return path
+
+
+def _suggest(word: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(choices)}"
+
+
+def _int(value: Any, key: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise SpecError(f"{key} must be a whole number between {lo} and {hi}, got {value!r}")
+    return value
+
+
+def _fields(block: Any, where: str) -> dict[str, Any]:
+    """Normalise the short form (`vitnotes: NAME`) and reject unknown keys."""
+    if block is None:
+        return {}
+    if isinstance(block, str):
+        return {"model": block}
+    if not isinstance(block, dict):
+        raise SpecError(f"{where} must be a model name or a mapping", "e.g. vitnotes: vit_base_patch16_224")
+    for key in block:
+        if key not in KEYS:
+            raise SpecError(f"unknown key '{where}.{key}'", _suggest(str(key), KEYS))
+    return dict(block)
+
+
+def build_spec(
+    frontmatter: Optional[dict[str, Any]],
+    *,
+    vault_root: Optional[Path],
+    cli_model: Optional[str] = None,
+    vault_config: Optional[dict[str, Any]] = None,
+) -> NoteSpec:
+    """Merge the sources and validate every field; raises SpecError naming the key."""
+    fm = frontmatter.get("vitnotes") if isinstance(frontmatter, dict) else None
+    note = _fields(fm, "vitnotes")
+    defaults = _fields((vault_config or {}).get("vitnotes", vault_config), ".vitnotes/config.yaml")
+    merged = {**defaults, **note}
+
+    if "model" in note:
+        model, source = note["model"], "frontmatter"
+    elif cli_model:
+        model, source = cli_model, "--model"
+    elif "model" in defaults:
+        model, source = defaults["model"], "vault config"
+    else:
+        model, source = DEFAULT_MODEL, "default"
+    if not isinstance(model, str) or not model.strip():
+        raise SpecError("vitnotes.model must be a timm model name", "e.g. vit_base_patch16_224")
+
+    sections = merged.get("sections", ALL_SECTIONS)
+    if isinstance(sections, str):
+        sections = [s.strip() for s in sections.split(",")]
+    if not isinstance(sections, (list, tuple)) or not sections:
+        raise SpecError("vitnotes.sections must be a list of section names", f"choose from {', '.join(ALL_SECTIONS)}")
+    for s in sections:
+        if s not in ALL_SECTIONS:
+            raise SpecError(f"vitnotes.sections: unknown section {s!r}", _suggest(str(s), ALL_SECTIONS))
+
+    img_size = merged.get("img_size")
+    pretrained = merged.get("pretrained", False)
+    if not isinstance(pretrained, bool):
+        raise SpecError(f"vitnotes.pretrained must be true or false, got {pretrained!r}")
+    weights = merged.get("weights")
+    if weights is not None and pretrained:
+        raise SpecError("vitnotes.weights and vitnotes.pretrained are both set", "keep one of them")
+    images = merged.get("images")
+    return NoteSpec(
+        model=model.strip(),
+        source=source,
+        img_size=None if img_size is None else _int(img_size, "vitnotes.img_size", 8, 8192),
+        model_kwargs=check_model_kwargs(merged.get("model_kwargs") or {}, key="vitnotes.model_kwargs"),
+        weights=None if weights is None else resolve_user_path(weights, vault_root, key="vitnotes.weights"),
+        pretrained=pretrained,
+        images=None if images is None else resolve_user_path(images, vault_root, key="vitnotes.images", folder=True),
+        num_images=_int(merged.get("num_images", 16), "vitnotes.num_images", 1, 1024),
+        sections=tuple(dict.fromkeys(sections)),
+    )
