@@ -8,7 +8,6 @@ An existing note is never overwritten.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import re
 from pathlib import Path
 from typing import Optional
@@ -46,6 +45,7 @@ def new_note(title: str, *, model: Optional[str] = None, vault: str | Path = "."
     import yaml
 
     from vitnotes.obsidian.vault import Vault
+    from vitnotes.obsidian.write import write_note
     from vitnotes.spec import DEFAULT_MODEL
 
     folder = Path(vault).expanduser().absolute()
@@ -59,12 +59,5 @@ def new_note(title: str, *, model: Optional[str] = None, vault: str | Path = "."
         model = model or DEFAULT_MODEL
     target = v.new_file_dir() / note_filename(title)
     text = render_template(title, model, v.root)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: refuse to overwrite, with no window between the check and the write.
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        raise NoteError(f"note already exists: {target}", "choose another title or edit that note")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+    write_note(target, text.encode("utf-8"), expected_raw=None, vault_root=v.root)  # never overwrites
     return target

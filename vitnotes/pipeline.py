@@ -107,8 +107,7 @@ def _analyze(req: AnalysisRequest, cache, use_cache: bool, progress: Progress) -
 
 def _render(path: Path, vault, spec, report: Report, figures: dict[str, bytes]) -> dict[str, str]:
     from vitnotes.obsidian.write import write_bytes_atomic
-    from vitnotes.paths import templates_dir
-    from vitnotes.render.markdown import RenderContext, render_sections
+    from vitnotes.render.markdown import RenderContext, default_template_dirs, render_sections
 
     embeds = {}
     if figures:
@@ -116,22 +115,24 @@ def _render(path: Path, vault, spec, report: Report, figures: dict[str, bytes]) 
         folder.mkdir(parents=True, exist_ok=True)
         for section, data in figures.items():
             png = folder / vault.figure_name(path, section)
-            write_bytes_atomic(png, data)
+            write_bytes_atomic(png, data, vault_root=vault.root)
             embeds[section] = vault.embed(png, path)
     ctx = RenderContext(
         figures=embeds,
-        template_dirs=[vault.root / ".vitnotes" / "templates", templates_dir() / "sections"],
+        template_dirs=default_template_dirs(vault.root),
         model_line=_model_line(report, spec),
     )
     return render_sections(report, spec.sections, ctx)
 
 
-def _error_sections(note, spec, message: str) -> dict[str, str]:
+def _error_sections(note, spec, message: str, vault_root: Path) -> dict[str, str]:
     """The warning goes into every region the note already has, or into the first section."""
     from vitnotes.obsidian.regions import find_regions
     from vitnotes.render.markdown import render_error
 
-    callout = render_error(message)
+    from vitnotes.render.markdown import default_template_dirs
+
+    callout = render_error(message, default_template_dirs(vault_root))
     present = [r.name for r in find_regions(note.text)]
     names = [s for s in spec.sections if s in present] or list(spec.sections[:1])
     return {name: callout for name in names}
@@ -141,9 +142,9 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
     """Fill one note in place. Never raises for a bad note: the result says what happened."""
     from vitnotes.obsidian.anchors import load_anchors
     from vitnotes.obsidian.note import read_note
-    from vitnotes.obsidian.regions import merge
+    from vitnotes.obsidian.regions import find_regions, merge
     from vitnotes.obsidian.vault import Vault
-    from vitnotes.obsidian.write import ConcurrentEdit, write_note
+    from vitnotes.obsidian.write import ConcurrentEdit, ensure_writable, write_note
     from vitnotes.spec import build_spec
 
     opts = opts or FillOptions()
@@ -155,6 +156,7 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
             raise NoteError(f"note not found: {path}", "check the path")
         vault = Vault.for_note(path)
         result.display = vault.display(path)
+        ensure_writable(path, vault.root)  # a symlink out of the vault: refuse before any figure is written
         anchors = load_anchors(vault.root)
         config = _vault_config(vault)
     except VitnotesError as exc:
@@ -164,6 +166,7 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
     for _ in range(WRITE_TRIES):
         try:
             note = read_note(path)
+            find_regions(note.text)  # broken markers: refuse before any analysis or figure write
             spec = build_spec(note.frontmatter, vault_root=vault.root, cli_model=opts.model, vault_config=config)
         except VitnotesError as exc:
             result.status, result.message = "refused", str(exc)
@@ -180,7 +183,7 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
         except VitnotesError as exc:
             failure = exc
             try:
-                sections = _error_sections(note, spec, str(exc))
+                sections = _error_sections(note, spec, str(exc), vault.root)
             except VitnotesError as inner:
                 result.status, result.message = "refused", str(inner)
                 return result

@@ -1,0 +1,166 @@
+"""A note as read from disk: exact bytes (to detect concurrent edits), text, frontmatter, regions."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vitnotes.errors import NoteError
+from vitnotes.obsidian import regions as _regions
+
+BOM = b"\xef\xbb\xbf"
+_FRONTMATTER_LIMIT = 1 << 20  # the daemon never reads more than this to decide opt-in
+
+
+@dataclass
+class Note:
+    path: Path
+    raw: bytes  # exactly what was read: write.write_note compares against it
+    mtime_ns: int
+    text: str  # decoded, without the BOM, line endings as in the file
+    bom: bool
+    newline: str  # "\n" or "\r\n"
+    final_newline: bool
+    frontmatter: dict[str, Any] | None = field(default=None)
+
+    def encode(self, text: str) -> bytes:
+        """Bytes for new text in this note's encoding (the BOM restored if it had one)."""
+        return (BOM if self.bom else b"") + text.encode("utf-8")
+
+    @cached_property
+    def regions(self) -> list[_regions.Region]:
+        return _regions.find_regions(self.text)
+
+    @property
+    def opted_in(self) -> bool:
+        """The note asks for vitnotes: a `vitnotes:` frontmatter key, or regions from an earlier fill."""
+        if self.frontmatter and "vitnotes" in self.frontmatter:
+            return True
+        if "vitnotes:begin" not in self.text:
+            return False
+        try:
+            return bool(self.regions)  # markers shown inside a code block do not count
+        except NoteError:
+            return True  # broken markers: let the fill refuse the note and say where
+
+
+def decode(raw: bytes, path: Path | str) -> tuple[str, bool]:
+    bom = raw.startswith(BOM)
+    try:
+        text = raw[len(BOM) if bom else 0 :].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise NoteError(
+            f"{path}: not UTF-8 (invalid byte at line {line})",
+            "notes must be UTF-8; re-save the file as UTF-8 (Obsidian always writes UTF-8)",
+        ) from None
+    return text, bom
+
+
+def parse_frontmatter(text: str, path: Path | str) -> dict[str, Any] | None:
+    """yaml.safe_load of the leading ``---`` block; None when there is none."""
+    lines = _regions.split_lines(text)
+    end = _regions.frontmatter_end(lines)
+    if end < 0:
+        return None
+    block = "\n".join(ln.content for ln in lines[1:end])
+    try:
+        data = yaml.safe_load(block)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"line {mark.line + 2}" if mark is not None else "the frontmatter"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise NoteError(
+            f"{path}: frontmatter YAML is broken at {where}: {problem}",
+            "fix the YAML between the --- lines (Obsidian's Properties view shows the problem)",
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise NoteError(
+            f"{path}: frontmatter must be YAML 'key: value' pairs, found {type(data).__name__}",
+            "fix the block between the --- lines",
+        )
+    return data
+
+
+def read_note(path: Path | str) -> Note:
+    """Read and parse a note; NoteError (naming the file) when it is missing, not UTF-8 or has broken YAML."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            raw = fh.read()
+    except FileNotFoundError:
+        raise NoteError(f"{path}: no such note", "check the path (quote it if it has spaces)") from None
+    except IsADirectoryError:
+        raise NoteError(f"{path}: is a folder, not a note", "give the path of a .md file") from None
+    except OSError as exc:
+        raise NoteError(f"{path}: cannot read: {exc.strerror}", "check the file's permissions") from None
+    text, bom = decode(raw, path)
+    return Note(
+        path=path,
+        raw=raw,
+        mtime_ns=st.st_mtime_ns,
+        text=text,
+        bom=bom,
+        newline=_regions.newline_style(text),
+        final_newline=text.endswith("\n"),
+        frontmatter=parse_frontmatter(text, path),
+    )
+
+
+def read_frontmatter_only(path: Path | str) -> dict[str, Any] | None:
+    """The frontmatter, reading no further than its closing ``---`` (the daemon's cheap opt-in check)."""
+    path = Path(path)
+    chunks: list[bytes] = []
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(_FRONTMATTER_LIMIT)
+            if first.startswith(BOM):
+                first = first[len(BOM) :]
+            if first.rstrip(b" \t\r\n") != b"---":
+                return None
+            chunks.append(first)
+            size = len(first)
+            while size < _FRONTMATTER_LIMIT:
+                line = fh.readline(_FRONTMATTER_LIMIT - size)
+                if not line:
+                    return None  # never closed: not frontmatter (Obsidian's rule)
+                chunks.append(line)
+                size += len(line)
+                if line.rstrip(b" \t\r\n") in (b"---", b"..."):
+                    break
+            else:
+                return None
+    except FileNotFoundError:
+        raise NoteError(f"{path}: no such note", "check the path") from None
+    except OSError as exc:
+        raise NoteError(f"{path}: cannot read: {exc.strerror}", "check the file's permissions") from None
+    text, _ = decode(b"".join(chunks), path)
+    return parse_frontmatter(text, path)
+
+
+def quick_opted_in(path: Path | str) -> bool:
+    """True when the note has a `vitnotes:` frontmatter key or generated regions; never raises on bad YAML."""
+    try:
+        fm = read_frontmatter_only(path)
+    except NoteError:
+        fm = None
+        try:
+            with open(path, "rb") as fh:
+                return b"vitnotes" in fh.read(_FRONTMATTER_LIMIT)  # let the fill report the broken YAML
+        except OSError:
+            return False
+    if fm and "vitnotes" in fm:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return b"<!-- vitnotes:begin" in fh.read()
+    except OSError:
+        return False

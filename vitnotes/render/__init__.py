@@ -1,0 +1,1 @@
+"""Report -> Markdown sections (Jinja2) and PNG figures (matplotlib)."""
