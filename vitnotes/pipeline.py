@@ -120,6 +120,7 @@ def _render(path: Path, vault, spec, report: Report, figures: dict[str, bytes]) 
     ctx = RenderContext(
         figures=embeds,
         template_dirs=default_template_dirs(vault.root),
+        bytecode_cache=vault.root / ".vitnotes" / "cache" / "jinja",
         model_line=_model_line(report, spec),
     )
     return render_sections(report, spec.sections, ctx)

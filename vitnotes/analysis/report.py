@@ -8,6 +8,7 @@ bump ``SCHEMA`` when a change makes old cached Reports wrong.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -99,6 +100,7 @@ class Macs:
     attention_share: Optional[float] = None  # share of total MACs in attention blocks (qkv, QKᵀ, AV, proj)
     mlp_share: Optional[float] = None
     activations: Optional[int] = None  # elements produced by counted ops (fvcore's activation count)
+    dispatch_total: Optional[int] = None  # with backend "fvcore": the dispatch recorder's total, for comparison
 
 
 @dataclass
@@ -176,6 +178,7 @@ class AttentionDistance:
 class PosEmbedSimilarity:
     grid: list[int]
     similarity: list[list[float]]  # [patch i][patch j] cosine similarity, row-major over the grid
+    rows: list[int] = field(default_factory=list)  # patch index of each similarity row when not all (big grids)
 
 
 @dataclass
@@ -199,6 +202,7 @@ class Rollout:
     grid: list[int]
     images: list[EncodedImage] = field(default_factory=list)
     masks: list[list[float]] = field(default_factory=list)  # per image, rows×cols, [CLS] → patches
+    query: str = "[CLS]"  # the token whose rollout row is shown ("mean over patches" without [CLS])
 
 
 @dataclass
@@ -219,6 +223,7 @@ class Report:
     filters: Optional[EmbedFilters] = None
     rollout: Optional[Rollout] = None
     schema: int = SCHEMA
+    unavailable: dict[str, str] = field(default_factory=dict)  # section -> why it could not be computed
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -235,18 +240,32 @@ class Report:
         return cls.from_dict(json.loads(text))
 
 
+@functools.lru_cache(maxsize=None)
+def _has_dataclass(tp: Any) -> bool:
+    return dataclasses.is_dataclass(tp) or any(_has_dataclass(a) for a in typing.get_args(tp))
+
+
+@functools.lru_cache(maxsize=None)
+def _fields_of(tp: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(tp)
+    return {f.name: hints[f.name] for f in dataclasses.fields(tp)}
+
+
 def _build(tp: Any, value: Any) -> Any:
-    """Rebuild nested dataclasses from ``asdict`` output, guided by the type hints."""
-    if value is None:
-        return None
+    """Rebuild nested dataclasses from ``asdict`` output, guided by the type hints.
+
+    Plain JSON subtrees (e.g. a 196×196 similarity matrix) are returned as parsed: walking them
+    element by element would make a cached re-fill pay for every number.
+    """
+    if value is None or not _has_dataclass(tp):
+        return value
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         return _build(args[0], value) if len(args) == 1 else value
     if dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
-        known = {f.name for f in dataclasses.fields(tp)}
-        return tp(**{k: _build(hints[k], v) for k, v in value.items() if k in known})
+        hints = _fields_of(tp)
+        return tp(**{k: _build(hints[k], v) for k, v in value.items() if k in hints})
     if origin is list:
         (arg,) = typing.get_args(tp) or (Any,)
         return [_build(arg, v) for v in value]

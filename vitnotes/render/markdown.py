@@ -43,6 +43,7 @@ class RenderContext:
     model_line: str = ""  # provenance line; "" = built from the Report
     on_error: str = "raise"  # "raise" a SectionTemplateError, or "callout": that section becomes a warning
     max_trace_rows: int = MAX_TRACE_ROWS
+    bytecode_cache: Optional[Path] = None  # compiled templates kept here (Jinja's own cache): a re-fill skips compiling
 
 
 def shipped_template_dir() -> Path:
@@ -66,7 +67,7 @@ def render_sections(report: Report, sections: Sequence[str],
                     ctx: Optional[RenderContext] = None) -> dict[str, str]:
     """LF Markdown per section, unindented, ending in one newline (the note engine indents)."""
     ctx = ctx or RenderContext()
-    env = make_environment(ctx.template_dirs)
+    env = make_environment(ctx.template_dirs, ctx.bytecode_cache)
     model_line = ctx.model_line or build_model_line(report)
     out: dict[str, str] = {}
     for section in sections:
@@ -109,14 +110,19 @@ def render_error(message: str, template_dirs: Sequence[Path] = ()) -> str:
     return text if text.strip() else tidy(plain)
 
 
-def make_environment(template_dirs: Sequence[Path] = ()) -> SandboxedEnvironment:
+def make_environment(template_dirs: Sequence[Path] = (), bytecode_cache: Optional[Path] = None) -> SandboxedEnvironment:
     """Sandboxed (vault templates are untrusted), StrictUndefined (a typo is an error, not a blank),
     no autoescape (the output is Markdown, not HTML)."""
     dirs = [Path(d) for d in template_dirs]
     shipped = shipped_template_dir()
     if not any(_same(d, shipped) for d in dirs):
         dirs.append(shipped)
+    bcc = None
+    if bytecode_cache is not None:
+        Path(bytecode_cache).mkdir(parents=True, exist_ok=True)
+        bcc = jinja2.FileSystemBytecodeCache(str(bytecode_cache))  # keyed by name + source checksum
     env = SandboxedEnvironment(
+        bytecode_cache=bcc,
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
