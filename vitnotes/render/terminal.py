@@ -1,0 +1,99 @@
+"""Report -> plain-text tables for `vitnotes profile` (no note, no Markdown, no torch)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from vitnotes.analysis.report import Report
+from vitnotes.render.numbers import fmt_int, fmt_macs, fmt_params, fmt_pct, si
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: str = "") -> str:
+    """Aligned columns; columns whose index is in ``right`` are right-aligned (numbers)."""
+    cells = [[str(h) for h in headers]] + [["—" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+    def line(r):
+        return "  ".join(c.rjust(w) if str(i) in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+    head = [line(cells[0]), "  ".join("-" * w for w in widths)] if any(headers) else []
+    return "\n".join(head + [line(r) for r in cells[1:]])
+
+
+def _section(title: str, body: str) -> str:
+    return f"{title}\n{'=' * len(title)}\n{body}"
+
+
+def format_report(report: Report) -> str:
+    c, p, m, s = report.card, report.params, report.macs, report.shapes
+    out = []
+
+    card = [("model", c.model), ("family", c.family),
+            ("input", f"{c.in_chans}×{c.img_size[0]}×{c.img_size[1]}" if c.img_size else None)]
+    if c.patch_size:
+        card += [("patch size", f"{c.patch_size}×{c.patch_size} px"),
+                 ("grid", "×".join(map(str, c.grid)) if c.grid else None), ("patches", c.num_patches)]
+    if c.num_tokens is not None:
+        card += [("prefix tokens", ", ".join(c.prefix_tokens) or "none"), ("tokens N", c.num_tokens)]
+    depth_label = "depth L" if c.num_heads is not None else "blocks"
+    for label, value in (("embed dim D", c.embed_dim), (depth_label, c.depth), ("heads h", c.num_heads),
+                         ("head dim d_k", c.head_dim), ("MLP hidden", c.mlp_hidden)):
+        if value is not None:
+            card.append((label, value))
+    pos = c.pos_embed + (f" {'×'.join(map(str, c.pos_embed_shape))}" if c.pos_embed_shape else "") if c.pos_embed else None
+    card += [("position embedding", pos), ("pooling", c.pooling), ("classifier", c.classifier)]
+    if c.paper_row:
+        r = c.paper_row
+        card.append(("ViT paper Table 1", f"{r['name']}: {r['layers']} layers, D={r['hidden']}, "
+                                          f"MLP {r['mlp']}, {r['heads']} heads, {r['params']} params"))
+    out.append(_section("Model card", _table(["", ""], card)))
+
+    prow = [(g.name, g.label, fmt_int(g.count), si(g.count)) for g in p.groups]
+    prow.append(("total", "all parameters", fmt_int(p.total), si(p.total)))
+    prow.append(("", "trainable", fmt_int(p.trainable), si(p.trainable)))
+    body = _table(["group", "what", "params", ""], prow, right="23")
+    if p.block:
+        brow = [(b.name, b.label, fmt_int(b.count), " + ".join("×".join(map(str, sh)) for sh in b.shapes))
+                for b in p.block]
+        body += "\n\nOne block:\n" + _table(["module", "what", "params", "shapes"], brow, right="2")
+    if p.attention:
+        a = p.attention
+        body += (f"\n\nMulti-head attention, per head (D={a.embed_dim}, h={a.num_heads}, d_k={a.head_dim}): "
+                 f"W^Q, W^K, W^V ∈ R^({a.wq[0]}×{a.wq[1]}), W^O ∈ R^({a.wo[0]}×{a.wo[1]}); "
+                 f"qkv bias {'yes' if a.qkv_bias else 'no'}; {fmt_int(a.params_per_block)} params per block")
+    out.append(_section(f"Parameters: {fmt_params(p.total)}", body))
+
+    mrow = [(g.name, si(g.macs, 2), fmt_pct(g.macs / m.total if m.total else None)) for g in m.by_group]
+    body = _table(["group", "MACs", "share"], mrow, right="12")
+    orow = [(g.name, si(g.macs, 2), fmt_pct(g.macs / m.total if m.total else None)) for g in m.by_op]
+    body += "\n\nBy op kind:\n" + _table(["op", "MACs", "share"], orow, right="12")
+    extras = [f"attention {fmt_pct(m.attention_share)}" if m.attention_share is not None else "",
+              f"MLP {fmt_pct(m.mlp_share)}" if m.mlp_share is not None else "",
+              f"activations {si(m.activations)}" if m.activations else ""]
+    extras = [e for e in extras if e]
+    if extras:
+        body += "\n\n" + "; ".join(extras)
+    if m.backend == "fvcore" and m.dispatch_total:
+        body += (f"\nbackend fvcore (fused attention off); dispatch recorder: {si(m.dispatch_total, 2)} MACs "
+                 f"({100 * (m.total / m.dispatch_total - 1):+.3f} %)")
+    body += f"\n\n{m.convention}.\nCounted: " + "; ".join(m.counted) + ".\nNot counted: " + "; ".join(m.not_counted) + "."
+    out.append(_section(f"MACs: {fmt_macs(m.total)}", body))
+
+    if report.scaling:
+        rows = [(pt.img_size, pt.num_tokens, si(pt.macs, 2), si(pt.attention_matmul_macs, 2),
+                 fmt_pct(pt.attention_matmul_macs / pt.macs if pt.macs else None)) for pt in report.scaling]
+        out.append(_section("Scaling with input size",
+                            _table(["img", "tokens", "MACs", "QKᵀ+AV MACs", "QKᵀ+AV share"], rows, right="01234")))
+
+    rows = [(r.stage, r.shape, r.note) for r in s.stages]
+    out.append(_section("Shapes (B = batch)", _table(["stage", "shape", "note"], rows)))
+    if s.hierarchy:
+        rows = [(h.name, h.resolution, h.channels, h.depth, h.downsample) for h in s.hierarchy]
+        out.append(_section("Stages (down-sampling)",
+                            _table(["stage", "resolution", "channels", "blocks", "down-sampling"], rows, right="23")))
+    if s.block and not (c.num_heads is not None and c.num_tokens is not None):
+        rows = [(r.stage, r.shape, r.note) for r in s.block]
+        out.append(_section("Basic block", _table(["step", "shape", "module"], rows)))
+    out.append(f"(full op trace: {len(s.trace)} aten ops — see --json)")
+    return "\n\n".join(out) + "\n"
