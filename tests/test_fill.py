@@ -248,3 +248,26 @@ def test_example_vault_all_sections(tmp_path):
     assert run_cli("fill", str(note)).stdout.startswith("unchanged")
     os.utime(note)  # touching alone changes nothing
     assert note.read_text(encoding="utf-8") == text
+
+
+def test_analyzer_crash_is_a_callout_not_a_traceback(vault, monkeypatch):
+    import vitnotes.analysis
+
+    def boom(req, progress=None):
+        raise RuntimeError("shape mismatch in a layer nobody expected")
+
+    monkeypatch.setattr(vitnotes.analysis, "analyze", boom)
+    note = vault / "n.md"
+    note.write_text("---\nvitnotes: {model: vit_tiny_patch16_224, sections: [card]}\n---\nMine.\n", encoding="utf-8")
+    result = fill_note(note, FillOptions(use_cache=False))
+    assert result.status == "failed" and "RuntimeError: shape mismatch" in result.message
+    text = note.read_text(encoding="utf-8")
+    assert "> [!warning] vitnotes: internal error while analysing vit_tiny_patch16_224" in text
+    assert "Mine.\n" in text
+
+
+def test_refused_line_names_the_note_once(vault):
+    note = vault / "bad.md"
+    note.write_bytes(b"---\nvitnotes: {model: [\n---\n")
+    line = fill_note(note).line()
+    assert line.startswith("refused bad.md: ") and line.count("bad.md") == 1

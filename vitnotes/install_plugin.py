@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from importlib.resources import files
 from pathlib import Path
 
 from vitnotes.errors import VitnotesError
-from vitnotes.obsidian.vault import Vault
 
 PLUGIN_ID = "vitnotes"
 PLUGIN_FILES = ("main.js", "manifest.json")
@@ -36,26 +33,6 @@ def packaged_plugin_dir() -> Path:
     return here
 
 
-def _write_if_changed(target: Path, data: bytes) -> bool:
-    """Atomic replace (temp file in the same folder, then os.replace); identical bytes are not rewritten."""
-    try:
-        if target.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
-
-
 def _enable(config: Path) -> bool:
     """Add the plugin to community-plugins.json (Obsidian's list of enabled plugins)."""
     listing = config / "community-plugins.json"
@@ -71,11 +48,16 @@ def _enable(config: Path) -> bool:
             raise PluginInstallError(f"{listing} is not a JSON list", "fix it, then enable vitnotes in Obsidian")
     if PLUGIN_ID in enabled:
         return False
-    return _write_if_changed(listing, (json.dumps(enabled + [PLUGIN_ID], indent=2) + "\n").encode())
+    from vitnotes.obsidian.write import write_bytes_atomic
+
+    return write_bytes_atomic(listing, (json.dumps(enabled + [PLUGIN_ID], indent=2) + "\n").encode(), config.parent)
 
 
 def install(vault: Path, enable: bool = False) -> tuple[Path, bool]:
     """Copy the plugin into the vault; returns (plugin folder, whether any file changed)."""
+    from vitnotes.obsidian.vault import Vault
+    from vitnotes.obsidian.write import write_bytes_atomic  # atomic, skips identical bytes
+
     vault = vault.expanduser()
     if not vault.is_dir():
         raise PluginInstallError(f"{vault} is not a folder", "give the path of your Obsidian vault")
@@ -99,7 +81,7 @@ def install(vault: Path, enable: bool = False) -> tuple[Path, bool]:
     target.mkdir(parents=True, exist_ok=True)
     changed = False
     for name in PLUGIN_FILES:
-        changed |= _write_if_changed(target / name, (source / name).read_bytes())
+        changed |= write_bytes_atomic(target / name, (source / name).read_bytes(), vault)
     if enable:
         changed |= _enable(config)
     return target, changed

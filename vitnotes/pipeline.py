@@ -47,10 +47,14 @@ class FillResult:
 
     def line(self) -> str:
         name = self.display or str(self.path)
+        message = self.message
+        for prefix in (f"{self.path}: ", f"{name}: "):  # errors that name the file already have it in front
+            if message.startswith(prefix):
+                message = message[len(prefix):]
         if self.status in ("refused", "failed"):
-            return f"{self.status} {name}: {self.message}"
+            return f"{self.status} {name}: {message}"
         detail = f"{self.model}, {self.seconds:.1f} s" if self.model else f"{self.seconds:.1f} s"
-        extra = f"; {self.message}" if self.message else ""
+        extra = f"; {message}" if message else ""
         return f"{self.status} {name} ({detail}){extra}"
 
 
@@ -181,10 +185,12 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
         except (SpecError, NoteError) as exc:
             result.status, result.message = "refused", str(exc)
             return result
-        except VitnotesError as exc:
-            failure = exc
+        except Exception as exc:  # noqa: BLE001 — an analyzer bug must not lose the note or stop the daemon
+            failure = exc if isinstance(exc, VitnotesError) else VitnotesError(
+                f"internal error while analysing {spec.model}: {type(exc).__name__}: {exc}".splitlines()[0],
+                "please report this with the note's vitnotes: settings")
             try:
-                sections = _error_sections(note, spec, str(exc), vault.root)
+                sections = _error_sections(note, spec, str(failure), vault.root)
             except VitnotesError as inner:
                 result.status, result.message = "refused", str(inner)
                 return result

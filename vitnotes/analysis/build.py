@@ -20,10 +20,21 @@ _RESERVED = ("pretrained", "pretrained_cfg", "pretrained_cfg_overlay", "checkpoi
 
 
 def closest_models(name: str, n: int = 3) -> list[str]:
-    """The timm names nearest to ``name`` (difflib ratio), for 'did you mean' messages."""
+    """The timm names nearest to ``name``, for 'did you mean' messages.
+
+    difflib's plain ratio favours names of similar length (vit_bse_patch16 -> samvit_base_patch16),
+    so a name is also scored against each candidate's prefix of the same length: a typo in a
+    truncated name still finds vit_base_patch16_224 first.
+    """
     import timm
 
-    return difflib.get_close_matches(name, timm.list_models(), n=n, cutoff=0.5)
+    def score(cand: str) -> tuple[float, float]:
+        full = difflib.SequenceMatcher(None, name, cand).ratio()
+        head = difflib.SequenceMatcher(None, name, cand[: len(name)]).ratio()
+        return max(full, head), full
+
+    ranked = sorted(timm.list_models(), key=score, reverse=True)
+    return [c for c in ranked[:n] if score(c)[0] >= 0.5]
 
 
 def _check_name(model: str) -> None:

@@ -1,0 +1,88 @@
+"""`vitnotes watch VAULT`: a daemon that re-fills opted-in notes a few seconds after they are saved.
+
+This module is the command's shell only (options, the fill function, the warm-up) and is imported by
+`cli.py` on every command, so it imports nothing heavy: watchdog, the pipeline and torch load inside
+`run`. The parts: watch_rules (which files), watch_index (hash index), watch_queue (quiet period),
+watch_notes (one note), watch_worker (the thread), watch_events (watchdog), watch_pidfile,
+watch_signals, watch_daemon (wiring). Docs: docs/watch.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from vitnotes.errors import VitnotesError
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--quiet takes seconds, e.g. 3 or 1.5 (got {text!r})")
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("--quiet must be between 0 and 3600 seconds")
+    return value
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    p.description = ("Watch a vault and fill each opted-in note (a `vitnotes:` frontmatter key, or regions "
+                     "from an earlier fill) once it has been still for the quiet period. Other notes are "
+                     "never written. Notes changed while the daemon was down are filled at start.")
+    p.add_argument("vault", metavar="VAULT", help="the vault folder (the one holding .obsidian)")
+    p.add_argument("--quiet", type=_seconds, default=3.0, metavar="SECONDS",
+                   help="act once a note has been still this long (default 3; Obsidian autosaves after ~2 s)")
+    p.add_argument("--poll", action="store_true",
+                   help="poll the folder instead of OS notifications (network drives, some sync folders)")
+    p.add_argument("--once", action="store_true",
+                   help="fill the notes changed since the last run, then exit (cron, Shell commands plugin)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite regions you edited by hand (on every save: use with care)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda for the attention forward")
+    p.add_argument("-v", "--verbose", action="store_true", help="also log file events and skipped notes")
+    p.set_defaults(func=run)
+
+
+def _warm_analyzer() -> None:
+    """Import the analyzer's heavy modules (torch, timm) once, while the daemon is idle."""
+    import vitnotes.analysis.structure  # noqa: F401  (imports torch and, through build, timm)
+    import timm  # noqa: F401
+
+
+def _warn_if_inside_a_vault(root: Path, log) -> None:
+    from vitnotes.obsidian.vault import Vault
+
+    outer = Vault.for_note(root.absolute() / "_")
+    if not outer.is_fallback and outer.root != root.absolute():
+        log(f"note: {root} is a folder inside the vault {outer.root}; this daemon's pid file lives in "
+            f"{root}/.vitnotes, where the Obsidian plugin does not look — `vitnotes watch {outer.root}` "
+            "watches the whole vault")
+
+
+def run(args: argparse.Namespace) -> int:
+    from vitnotes.pipeline import FillOptions, fill_note
+    from vitnotes.watch_daemon import Logger, WatchOptions, serve
+
+    root = Path(args.vault).expanduser()
+    if not root.is_dir():
+        what = "is a file, not a folder" if root.exists() else "not found"
+        raise VitnotesError(f"vault folder {what}: {args.vault}", "give the folder that holds .obsidian")
+    log = Logger(sys.stdout, verbose=args.verbose, timestamps=not os.environ.get("JOURNAL_STREAM"))
+    _warn_if_inside_a_vault(root, log)
+    opts = FillOptions(force=args.force, device=args.device, progress=None)
+    code = serve(
+        root,
+        fill=lambda path: fill_note(path, opts),
+        opts=WatchOptions(quiet=args.quiet, poll=args.poll, once=args.once),
+        log=log,
+        warm=_warm_analyzer,
+    )
+    if "torch" in sys.modules:
+        # Everything is saved (notes, index, pid file removed). Tearing down an interpreter that
+        # loaded torch takes seconds; a daemon told to stop should be gone at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -1,0 +1,101 @@
+"""Which files the daemon looks at, and which notes opted in — decided from paths and raw bytes only.
+
+Cheap on purpose: every file event in the vault passes through `VaultRules.skip_reason` (the vault
+rules of DESIGN.md §4 live in `obsidian.vault.Vault.is_skipped`; this adds "only .md files"), and
+every changed note through `opted_in`, which looks at no more than the frontmatter block and a marker
+search. It works on the exact bytes the daemon hashed (the note engine's `quick_opted_in` re-reads
+by path) and parses no YAML, so a note with broken YAML still counts as opted in and gets its error
+reported by the fill.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+from vitnotes.errors import NoteError
+from vitnotes.obsidian.vault import Vault
+
+REGION_MARK = b"<!-- vitnotes:begin"
+_FM_OPEN = re.compile(rb"\A(?:\xef\xbb\xbf)?---[ \t]*\r?\n")
+_FM_CLOSE = re.compile(rb"^(?:---|\.\.\.)[ \t]*\r?$", re.M)
+_FM_KEY = re.compile(rb"""^(?:vitnotes|"vitnotes"|'vitnotes')[ \t]*:""", re.M)
+
+
+def frontmatter_block(data: bytes) -> Optional[bytes]:
+    """The raw YAML between the opening `---` and the closing `---`/`...` line, or None (Obsidian's rule)."""
+    head = _FM_OPEN.match(data)
+    if head is None:
+        return None
+    end = _FM_CLOSE.search(data, head.end())
+    return data[head.end():end.start()] if end else None
+
+
+def opted_in(data: bytes) -> bool:
+    """A note opts in with a top-level `vitnotes:` frontmatter key, or by holding generated regions.
+
+    Markers quoted inside a code block do not count (a note *about* vitnotes is not opted in);
+    broken markers do, so the fill can refuse the note and say where.
+    """
+    block = frontmatter_block(data)
+    if block is not None and _FM_KEY.search(block):
+        return True
+    if REGION_MARK not in data:
+        return False
+    from vitnotes.obsidian.regions import find_regions
+
+    try:
+        return bool(find_regions(data.decode("utf-8-sig", errors="replace")))
+    except NoteError:
+        return True
+
+
+@dataclass
+class VaultRules:
+    """Path rules for one watched folder."""
+
+    root: Path
+    vault: Vault = field(repr=False)
+
+    @classmethod
+    def for_folder(cls, root: Path | str) -> "VaultRules":
+        root = Path(root).absolute()
+        return cls(root=root, vault=Vault.at(root))
+
+    def rel(self, path: str | os.PathLike) -> Optional[str]:
+        """The POSIX path relative to the watched folder, or None when the path is outside it."""
+        try:
+            rel = os.path.relpath(os.path.abspath(path), self.root)
+        except ValueError:  # another drive on Windows
+            return None
+        if rel in (".", "..") or rel.startswith(".." + os.sep):
+            return None
+        return rel.replace(os.sep, "/")
+
+    def skip_reason(self, path: str | os.PathLike) -> Optional[str]:
+        """Why the daemon ignores this path, or None for a note it should look at."""
+        rel = self.rel(path)
+        if rel is None:
+            return "outside the vault"
+        if not rel.lower().endswith(".md"):
+            return "not a note"
+        if self.vault.is_skipped(path):
+            return "hidden, templates folder or sync-conflict copy"
+        return None
+
+    def is_note(self, path: str | os.PathLike) -> bool:
+        return self.skip_reason(path) is None
+
+    def walk_notes(self) -> Iterator[str]:
+        """Every note path below the root; hidden folders and the templates folder are not entered."""
+        templates = self.vault.templates_folder
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                                 and (templates is None or Path(dirpath, d) != templates))
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)
+                if self.is_note(full):
+                    yield full
