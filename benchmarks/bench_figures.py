@@ -8,14 +8,16 @@ and medians are compared. Usage:
     python benchmarks/bench_figures.py [--repeat 3] [--model vit_base_patch16_224]
 
 What is timed as "vitnotes": `vitnotes fill --no-cache` of a scratch copy of vault_example's ViT
-note when that command works; otherwise (pipeline not ready) an in-process fill-equivalent — the
-analyzer with all sections plus the PNG figures written to disk — and says so. It also times
-`vitnotes profile MODEL --sections attention_distance,pos_embed,filters,rollout --num-images 8 --json`.
+note (every section, figures written). Also timed: `vitnotes profile MODEL --sections
+attention_distance,pos_embed,filters,rollout --num-images 8 --json`, and a notebook-style script
+(torchinfo summary + fvcore + attention hooks + one matplotlib plot; needs `pip install torchinfo`),
+which vitnotes must not be slower than while producing far more.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import shutil
 import statistics
@@ -41,18 +43,29 @@ with torch.inference_mode():
     m(x)
 """
 
-FILL_EQUIVALENT = """
-import sys
+NOTEBOOK = """
+# What a reader would do by hand in a notebook: summary, FLOPs, attention hooks, one plot.
+import sys, torch, timm, matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt
 from pathlib import Path
-from vitnotes.analysis import analyze
-from vitnotes.analysis.request import ALL_SECTIONS, AnalysisRequest
-from vitnotes.render.figures import render_figures
-req = AnalysisRequest(model=sys.argv[1], images=sys.argv[2], num_images=8, sections=ALL_SECTIONS)
-report = analyze(req)
-out = Path(sys.argv[3])
-(out / 'report.json').write_text(report.to_json(), encoding='utf-8')
-for name, data in render_figures(report, ALL_SECTIONS).items():
-    (out / f'ViT.{name}.png').write_bytes(data)
+from PIL import Image
+from timm.data import create_transform, resolve_data_config
+from torchinfo import summary
+from fvcore.nn import FlopCountAnalysis
+m = timm.create_model(sys.argv[1]).eval()
+t = create_transform(**resolve_data_config({}, model=m))
+paths = sorted(p for p in Path(sys.argv[2]).iterdir() if p.suffix.lower() in ('.jpg', '.png'))[:8]
+x = torch.stack([t(Image.open(p).convert('RGB')) for p in paths])
+summary(m, input_size=(1, 3, 224, 224), verbose=0)
+timm.layers.set_fused_attn(False)
+FlopCountAnalysis(m, x[:1]).unsupported_ops_warnings(False).uncalled_modules_warnings(False).total()
+maps = []
+hooks = [b.attn.attn_drop.register_forward_hook(lambda mod, i, o: maps.append(o.mean(dim=(0, 2)))) for b in m.blocks]
+with torch.inference_mode():
+    m(x)
+plt.plot([mp.max().item() for mp in maps])
+plt.savefig(sys.argv[3])
 """
 
 
@@ -86,24 +99,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         note = scratch_vault(tmp, args.model)
-        fill_cmd = [py, "-m", "vitnotes", "fill", "--no-cache", "-q", str(note)]
-        _, probe = run(fill_cmd)
-        fill_ok = probe.returncode == 0
-        if fill_ok:
-            label, vit_cmd = "vitnotes fill --no-cache (cold)", fill_cmd
-        else:
-            why = (probe.stderr.strip().splitlines() or ["?"])[-1][:160]
-            print(f"note: `vitnotes fill` is not ready ({why}); timing the fill-equivalent instead")
-            out = tmp / "out"
-            out.mkdir()
-            label = "fill-equivalent (analyze all + PNGs)"
-            vit_cmd = [py, "-c", FILL_EQUIVALENT, args.model, str(SAMPLES), str(out)]
+        label = "vitnotes fill --no-cache (cold)"
+        vit_cmd = [py, "-m", "vitnotes", "fill", "--no-cache", "-q", str(note)]
         floor_cmd = [py, "-c", FLOOR, args.model, str(SAMPLES)]
         profile_cmd = [py, "-m", "vitnotes", "profile", args.model, "--sections",
                        "attention_distance,pos_embed,filters,rollout", "--images", str(SAMPLES),
                        "--num-images", "8", "--json", "-q"]
-        times: dict[str, list[float]] = {"floor": [], label: [], "profile --json (figure sections)": []}
         cmds = {"floor": floor_cmd, label: vit_cmd, "profile --json (figure sections)": profile_cmd}
+        if importlib.util.find_spec("torchinfo"):
+            cmds["notebook-style script"] = [py, "-c", NOTEBOOK, args.model, str(SAMPLES), str(tmp / "nb.png")]
+        else:
+            print("note: torchinfo is not installed (pip install torchinfo): the notebook-style row is skipped")
+        times: dict[str, list[float]] = {name: [] for name in cmds}
         for _ in range(args.repeat):
             for name, cmd in cmds.items():
                 t, proc = run(cmd)

@@ -253,7 +253,7 @@ def test_example_vault_all_sections(tmp_path):
 def test_analyzer_crash_is_a_callout_not_a_traceback(vault, monkeypatch):
     import vitnotes.analysis
 
-    def boom(req, progress=None):
+    def boom(req, progress=None, on_idle=None):
         raise RuntimeError("shape mismatch in a layer nobody expected")
 
     monkeypatch.setattr(vitnotes.analysis, "analyze", boom)

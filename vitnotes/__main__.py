@@ -1,3 +1,3 @@
-from vitnotes.cli import main
+from vitnotes.cli import run
 
-raise SystemExit(main())
+run()

@@ -97,7 +97,7 @@ def _analyze(req: AnalysisRequest, cache, use_cache: bool, progress: Progress) -
 
     if progress:
         progress(f"profiling {req.model} …")
-    report = analyze(req, progress=progress)
+    report = analyze(req, progress=progress, on_idle=_import_figure_renderer if figure_sections else None)
     figures: dict[str, bytes] = {}
     if figure_sections:
         from vitnotes.render.figures import render_figures
@@ -107,6 +107,13 @@ def _analyze(req: AnalysisRequest, cache, use_cache: bool, progress: Progress) -
         figures = render_figures(report, figure_sections)
     cache.put(key, report, figures)
     return report, figures
+
+
+def _import_figure_renderer() -> None:
+    """matplotlib's import, done while the analyzer's child process runs the real forward."""
+    from vitnotes.render.figures import warm_up
+
+    warm_up()
 
 
 def _render(path: Path, vault, spec, report: Report, figures: dict[str, bytes]) -> dict[str, str]:

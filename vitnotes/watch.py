@@ -79,10 +79,4 @@ def run(args: argparse.Namespace) -> int:
         log=log,
         warm=_warm_analyzer,
     )
-    if "torch" in sys.modules:
-        # Everything is saved (notes, index, pid file removed). Tearing down an interpreter that
-        # loaded torch takes seconds; a daemon told to stop should be gone at once.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+    return code  # vitnotes.cli.run skips the slow teardown of a torch-loaded interpreter

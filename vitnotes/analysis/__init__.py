@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from typing import Callable, Optional
 
 from vitnotes.analysis.report import Report
@@ -13,8 +16,18 @@ from vitnotes.analysis.request import AnalysisRequest
 Progress = Optional[Callable[[str], None]]
 
 
-def analyze(req: AnalysisRequest, progress: Progress = None) -> Report:
-    """Profile ``req.model``: the structural pass always, the weight/image pass when asked."""
+def analyze(req: AnalysisRequest, progress: Progress = None, on_idle: Optional[Callable[[], None]] = None) -> Report:
+    """Profile ``req.model``: the structural pass always, the weight/image pass when asked.
+
+    In a process that has not imported torch yet (a cold `vitnotes fill`), a request that needs
+    the real model runs the weight/image pass in a child process (``analysis.worker``) while this
+    one does the meta-device structural pass: both pay the torch import, on two cores at once
+    instead of one after the other. A warm process (the daemon, the tests) runs both passes here.
+    ``on_idle`` is called once while this process would otherwise only wait for the child
+    (the fill pipeline imports its figure renderer there).
+    """
+    if req.needs_weights and "torch" not in sys.modules:
+        return _analyze_with_worker(req, progress, on_idle)
     from vitnotes.analysis.structure import profile_structure
 
     report = profile_structure(req, progress=progress)
@@ -23,3 +36,52 @@ def analyze(req: AnalysisRequest, progress: Progress = None) -> Report:
 
         add_figure_data(report, req, progress=progress)
     return report
+
+
+def _analyze_with_worker(req: AnalysisRequest, progress: Progress, on_idle) -> Report:
+    import json
+
+    from vitnotes.analysis.worker import error_from_json, request_to_json
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "vitnotes.analysis.worker"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    child.stdin.write(request_to_json(req))
+    child.stdin.close()
+    # The child's progress lines, relayed as they come; its stdout is read once at the end.
+    relay = threading.Thread(target=_relay, args=(child.stderr, progress), daemon=True)
+    relay.start()
+    try:
+        from vitnotes.analysis.structure import profile_structure
+
+        report = profile_structure(req, progress=progress)
+        if on_idle is not None:
+            on_idle()
+        out = child.stdout.read()
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    relay.join(timeout=1)
+    try:
+        result = json.loads(out)
+    except json.JSONDecodeError:
+        result = None
+    if isinstance(result, dict) and "error" in result:
+        raise error_from_json(result)
+    if isinstance(result, dict) and "figures" in result:
+        merged = Report.from_dict({**report.to_dict(), **result["figures"]})
+        return merged
+    # The child died outside the analyzer's own errors (killed, out of memory): do it here.
+    from vitnotes.analysis.figures_data import add_figure_data
+
+    add_figure_data(report, req, progress=progress)
+    return report
+
+
+def _relay(stream, progress: Progress) -> None:
+    for line in stream:
+        if progress and line.strip():
+            progress(line.rstrip("\n"))

@@ -7,6 +7,7 @@ fix: the closest timm names, or the offending kwarg.
 from __future__ import annotations
 
 import difflib
+import json
 import inspect
 import re
 from typing import Any, Optional
@@ -17,6 +18,10 @@ from vitnotes.errors import ModelError
 # (weights come only through the separate, checked `weights:` key).
 _RESERVED = ("pretrained", "pretrained_cfg", "pretrained_cfg_overlay", "checkpoint_path",
              "cache_dir", "device", "dtype", "scriptable", "exportable", "no_jit")
+
+
+# (name, kwargs JSON, img_size) -> constructor kwargs that built on meta in this process.
+_VALIDATED: dict[tuple, dict] = {}
 
 
 def closest_models(name: str, n: int = 3) -> list[str]:
@@ -51,12 +56,23 @@ def _check_name(model: str) -> None:
 
 
 def _takes_img_size(model_cls: type) -> bool:
-    """True when the class's constructor names ``img_size`` (ViT, DeiT, Swin, EVA…)."""
-    try:
-        params = inspect.signature(model_cls.__init__).parameters
-    except (TypeError, ValueError):
-        return False
-    return "img_size" in params
+    """True when the class's constructor names ``img_size`` (ViT, DeiT, Swin, EVA…).
+
+    Subclasses that forward ``*args, **kwargs`` (timm's VisionTransformerDistilled) are looked
+    through to the first base class whose constructor names its parameters.
+    """
+    for cls in model_cls.__mro__:
+        if "__init__" not in vars(cls):
+            continue
+        try:
+            params = inspect.signature(cls.__init__).parameters
+        except (TypeError, ValueError):
+            return False
+        if "img_size" in params:
+            return True
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return False
+    return False
 
 
 def _create(model: str, kwargs: dict, device: str, timm_kwargs: dict):
@@ -94,16 +110,22 @@ def build_model(model: str, img_size: Optional[int], model_kwargs: dict[str, Any
         if key in _RESERVED:
             raise ModelError(f"model_kwargs key {key!r} is not allowed",
                              "weights are set with the `weights:` key, never through model_kwargs")
-    try:
-        # A meta build first: it tells us the class (does it take img_size?) for free, and any
-        # failure here is the name's or the kwargs' fault, not the device's or the checkpoint's.
-        probe = _create(model, kwargs, "meta", {})
-        if img_size is not None and _takes_img_size(type(probe)) and "img_size" not in kwargs:
-            kwargs["img_size"] = int(img_size)
+    memo = (model, json.dumps(kwargs, sort_keys=True), img_size)
+    probe = None
+    if memo in _VALIDATED:  # this process already built it on meta: skip a second probe
+        kwargs = dict(_VALIDATED[memo])
+    else:
+        try:
+            # A meta build first: it tells us the class (does it take img_size?) for free, and any
+            # failure here is the name's or the kwargs' fault, not the device's or the checkpoint's.
             probe = _create(model, kwargs, "meta", {})
-    except Exception as exc:  # timm raises TypeError/ValueError/AssertionError/RuntimeError
-        raise _kwarg_error(model, kwargs, exc) from None
-    if device == "meta" and not timm_kwargs:
+            if img_size is not None and _takes_img_size(type(probe)) and "img_size" not in kwargs:
+                kwargs["img_size"] = int(img_size)
+                probe = _create(model, kwargs, "meta", {})
+        except Exception as exc:  # timm raises TypeError/ValueError/AssertionError/RuntimeError
+            raise _kwarg_error(model, kwargs, exc) from None
+        _VALIDATED[memo] = dict(kwargs)
+    if probe is not None and device == "meta" and not timm_kwargs:
         net = probe
     else:
         del probe

@@ -564,6 +564,18 @@ def _hierarchy(model, rec: Recording, chw) -> list[StageRow]:
 # ---------------------------------------------------------------- scaling
 
 
+def _resized(model, req: AnalysisRequest, size: int):
+    """The model at another input size. For timm's VisionTransformer family, its own ``set_input_size``
+    (new patch grid, pos-embed resampled) resizes the meta model in place — a fraction of a rebuild,
+    same MACs. Others are rebuilt: Swin's set_input_size also changes its windows, a rebuild does not."""
+    from timm.models.vision_transformer import VisionTransformer
+
+    if isinstance(model, VisionTransformer) and "img_size" not in req.model_kwargs:
+        model.set_input_size(img_size=size)
+        return model
+    return build_model(req.model, size, req.model_kwargs, device="meta")
+
+
 def make_scaling(req: AnalysisRequest, model, card: Card, say, rec0: Optional[Recording] = None) -> list[ScalePoint]:
     """MACs at several input sizes: ViTs are rebuilt (pos-embed grid), conv nets just fed more."""
     from vitnotes.analysis.build import _takes_img_size
@@ -576,7 +588,7 @@ def make_scaling(req: AnalysisRequest, model, card: Card, say, rec0: Optional[Re
             if size == card.img_size[0] == card.img_size[1] and rec0 is not None:
                 rec, chw = rec0, (card.in_chans, size, size)  # the main pass already measured it
             else:
-                m = build_model(req.model, size, req.model_kwargs, device="meta") if rebuild else model
+                m = _resized(model, req, size) if rebuild else model
                 chw = input_size(m) if rebuild else (input_size(model)[0], size, size)
                 rec = record(m, torch.empty(1, *chw, device="meta"), keep_ops=False)
         except Exception:  # e.g. Swin windows that do not tile this size: skip the point

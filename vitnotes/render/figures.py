@@ -42,6 +42,14 @@ def render_figures(report: Report, sections: Iterable[str]) -> dict[str, bytes]:
     return out
 
 
+def warm_up() -> None:
+    """Import matplotlib's figure machinery and load its font list now (the fill pipeline calls this
+    while the analyzer's worker runs the forward), so drawing later starts at once."""
+    _rc()
+    from matplotlib.backends import backend_agg  # noqa: F401
+    from matplotlib import figure  # noqa: F401
+
+
 def _rc() -> dict:
     from matplotlib import font_manager
 

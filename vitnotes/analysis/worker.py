@@ -1,0 +1,76 @@
+"""The weight/image pass in a child process: ``python -m vitnotes.analysis.worker``.
+
+A cold run that needs the real model spends ~2-3 s importing torch and timm on one core while
+the machine's other core idles. `analyze` then starts this worker first, so the real forward
+(its own import included) runs beside the meta-device structural pass instead of after it.
+Protocol: one AnalysisRequest as JSON on stdin; one JSON object on stdout, either
+``{"figures": {field: value}}`` or ``{"error": "WeightsError", "message": ..., "hint": ...}``.
+Progress lines go to stderr unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, is_dataclass
+from types import SimpleNamespace
+
+from vitnotes import errors
+from vitnotes.analysis.request import AnalysisRequest
+
+# What the weight/image pass adds to a Report (see figures_data.add_figure_data).
+FIGURE_FIELDS = ("weights", "images", "attention_distance", "pos_embed", "filters", "rollout", "unavailable")
+
+
+def request_to_json(req: AnalysisRequest) -> str:
+    return json.dumps(asdict(req))
+
+
+def request_from_json(text: str) -> AnalysisRequest:
+    data = json.loads(text)
+    for key in ("sections", "scaling_sizes"):
+        data[key] = tuple(data[key])
+    return AnalysisRequest(**data)
+
+
+def error_from_json(data: dict) -> errors.VitnotesError:
+    cls = getattr(errors, str(data.get("error", "")), None)
+    if not (isinstance(cls, type) and issubclass(cls, errors.VitnotesError)):
+        cls = errors.VitnotesError
+    return cls(data.get("message", "the weight/image pass failed"), data.get("hint"))
+
+
+def figure_fields(req: AnalysisRequest, progress=None) -> dict:
+    """Run the weight/image pass and return just the fields it sets (dataclasses or None)."""
+    from vitnotes.analysis.figures_data import add_figure_data
+
+    holder = SimpleNamespace(**{name: None for name in FIGURE_FIELDS})
+    holder.unavailable = {}
+    add_figure_data(holder, req, progress=progress)
+    return vars(holder)
+
+
+def main() -> int:
+    req = request_from_json(sys.stdin.read())
+
+    def progress(msg: str) -> None:
+        sys.stderr.write(msg + "\n")
+        sys.stderr.flush()
+
+    try:
+        out = {"figures": figure_fields(req, progress)}
+    except errors.VitnotesError as exc:
+        out = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+    # A dataclass's __dict__ is its asdict() without the deep copy (these hold big number lists).
+    sys.stdout.write(json.dumps(out, default=lambda obj: obj.__dict__ if is_dataclass(obj) else str(obj)))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stderr.flush()
+    # The parent reads until EOF, which comes only when this process is gone, and tearing down an
+    # interpreter with torch loaded takes about a second: nothing is left to save, so leave now.
+    os._exit(code)
