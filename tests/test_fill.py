@@ -271,3 +271,36 @@ def test_refused_line_names_the_note_once(vault):
     note.write_bytes(b"---\nvitnotes: {model: [\n---\n")
     line = fill_note(note).line()
     assert line.startswith("refused bad.md: ") and line.count("bad.md") == 1
+
+
+def test_answer_words_never_capture_a_region(vault):
+    """'降采样' in the user's own answer must not pull the down-sampling region away from its question."""
+    template = (Path(__file__).resolve().parents[1] / "templates" / "paper-study.md").read_text(encoding="utf-8")
+    text = template.replace("{{ model }}", "vit_tiny_patch16_224").replace("{{ title }}", "T").replace("{{ date }}", "d")
+    text = text.replace("- **核心贡献 (Key Idea)：**\n    - ", "- **核心贡献 (Key Idea)：**\n    - patch merging 逐级降采样，层级特征")
+    note = vault / "t.md"
+    note.write_text(text, encoding="utf-8")
+    assert fill_note(note).status == "filled"
+    lines = note.read_text(encoding="utf-8").splitlines()
+    i = next(n for n, line in enumerate(lines) if "**降采样:**" in line)
+    assert "vitnotes:begin downsampling" in lines[i + 1]
+    assert "vitnotes:begin" not in lines[next(n for n, line in enumerate(lines) if "逐级降采样" in line) + 1]
+
+
+def test_moving_the_vault_changes_nothing(tmp_path):
+    """No absolute path leaks into a note: a vault moved (or synced to another machine) refills identically."""
+    vault = tmp_path / "a" / "vault"
+    shutil.copytree(EXAMPLE, vault, ignore=shutil.ignore_patterns(".vitnotes", "Papers"))
+    (vault / "Papers").mkdir()
+    note = vault / "Papers" / "n.md"
+    note.write_text("---\nvitnotes:\n  model: vit_tiny_patch16_224\n  img_size: 64\n  model_kwargs: {depth: 2}\n"
+                    "  images: Attachments/samples\n  num_images: 2\n"
+                    "  sections: [card, attention_distance, rollout]\n---\n# N\n", encoding="utf-8")
+    assert fill_note(note).status == "filled"
+    text = note.read_text(encoding="utf-8")
+    assert str(tmp_path) not in text and "from Attachments/samples" in text
+    moved = tmp_path / "b" / "vault"
+    moved.parent.mkdir()
+    vault.rename(moved)
+    shutil.rmtree(moved / ".vitnotes")
+    assert fill_note(moved / "Papers" / "n.md").status == "unchanged"

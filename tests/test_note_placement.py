@@ -159,6 +159,28 @@ def test_lazy_lines_and_nested_lists_stay_above_the_region():
     assert rows[i - 1] == "   closing paragraph of item 1" and rows[i].startswith("   <!--")
 
 
+def test_an_anchor_in_a_callout_puts_the_region_after_the_whole_callout():
+    """Regression: the region went right after the callout's title line, so the rest of the callout
+    became a plain quote below the region and the callout rendered empty."""
+    text = (
+        "# T\n\n"
+        "> [!question] 张量变化 (Tensor Shapes)\n"
+        "> what are the shapes?\n"
+        "lazy line of the callout\n"
+        ">\n"
+        "> - my answer so far\n"
+        "\nafter\n"
+    )
+    out = merge(text, {"shapes": "| a | b |\n| --- | --- |\n| 1 | 2 |"}, {"shapes": ["张量变化"]}).text
+    rows = out.split("\n")
+    begin = next(k for k, r in enumerate(rows) if "vitnotes:begin shapes" in r)
+    assert rows[begin - 1] == "> - my answer so far" and rows[begin].startswith("<!--")
+    tokens = MarkdownIt("commonmark").enable("table").parse(out)
+    quotes = [tok for tok in tokens if tok.type == "blockquote_open"]
+    assert len(quotes) == 1 and quotes[0].map == [2, 7]  # one quote: every callout line stays in it
+    assert [tok.map[0] for tok in tokens if tok.type == "table_open"] == [begin + 2]
+
+
 def test_same_anchor_keeps_section_order_and_later_sections_go_after():
     text = "## Numbers\n\ntext\n"
     out = merge(text, {"b": "B", "a": "A"}, {"a": ["Numbers"], "b": ["Numbers"]}).text
@@ -187,7 +209,7 @@ def test_unclosed_fence_where_a_region_would_go_is_refused():
 def test_load_anchors_shipped_and_vault_overrides(tmp_path):
     shipped = load_anchors(None)
     assert set(shipped) == set(ALL_SECTIONS)
-    assert shipped["pos_embed"] == [] and shipped["shapes"][0] == "张量变化 (Tensor Shapes"
+    assert shipped["pos_embed"] == [] and shipped["shapes"][:2] == ["**张量变化 (Tensor Shapes", "张量变化 (Tensor Shapes"]
     (tmp_path / ".vitnotes").mkdir()
     (tmp_path / ".vitnotes" / "anchors.yaml").write_text(
         "shapes: ['My shapes']\ncard: {replace: []}\nextra: ['Extra']\n", encoding="utf-8"

@@ -131,6 +131,7 @@ def _render(path: Path, vault, spec, report: Report, figures: dict[str, bytes]) 
     ctx = RenderContext(
         figures=embeds,
         template_dirs=default_template_dirs(vault.root),
+        vault_root=vault.root,
         bytecode_cache=vault.root / ".vitnotes" / "cache" / "jinja",
         model_line=_model_line(report, spec),
     )

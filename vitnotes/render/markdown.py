@@ -43,6 +43,7 @@ class RenderContext:
     model_line: str = ""  # provenance line; "" = built from the Report
     on_error: str = "raise"  # "raise" a SectionTemplateError, or "callout": that section becomes a warning
     max_trace_rows: int = MAX_TRACE_ROWS
+    vault_root: Optional[Path] = None  # paths inside it are shown relative: a note must not depend on where the vault lives
     bytecode_cache: Optional[Path] = None  # compiled templates kept here (Jinja's own cache): a re-fill skips compiling
 
 
@@ -542,6 +543,16 @@ def _heads_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
             "sqrt_dk": _sqrt_text(a.head_dim)}
 
 
+def _shown_path(source: str, root: Optional[Path]) -> str:
+    """`Attachments/samples` rather than /home/me/vault/Attachments/samples, when inside the vault."""
+    if root is None or not Path(source).is_absolute():
+        return source
+    try:
+        return Path(source).relative_to(root).as_posix() or "."
+    except ValueError:
+        return source
+
+
 def _figure_view(section: str) -> Callable[[Report, RenderContext], dict[str, Any]]:
     def build(report: Report, ctx: RenderContext) -> dict[str, Any]:
         data = getattr(report, section, None)
@@ -553,7 +564,8 @@ def _figure_view(section: str) -> Callable[[Report, RenderContext], dict[str, An
         }
         if images is not None:
             skipped = f"; {len(images.skipped)} skipped ({'; '.join(images.skipped)})" if images.skipped else ""
-            view["images"] = f"{images.count} image{'s' if images.count != 1 else ''} from {images.source}{skipped}"
+            source = _shown_path(images.source, ctx.vault_root)
+            view["images"] = f"{images.count} image{'s' if images.count != 1 else ''} from {source}{skipped}"
         if data is None:
             view["reason"] = _figure_missing_reason(report, section)
         view.update(_FIGURE_EXTRA[section](report, data) if data is not None else {})
