@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from vitnotes.errors import NoteError
-from vitnotes.obsidian.note import quick_opted_in, read_frontmatter_only, read_note
+from vitnotes.obsidian.note import read_note
 from vitnotes.obsidian.regions import body_hash, find_regions, merge, region_lines
 
 
@@ -87,20 +87,8 @@ def test_read_note_keeps_bytes_bom_crlf_and_parses_frontmatter(tmp_path):
     assert note.raw == raw and note.bom and note.newline == "\r\n" and not note.final_newline
     assert note.text == raw[3:].decode("utf-8")
     assert note.frontmatter == {"vitnotes": "vit_tiny_patch16_224", "tags": ["a", "b"]}
-    assert note.opted_in
     assert note.encode(note.text) == raw
     assert note.mtime_ns == p.stat().st_mtime_ns
-    assert read_frontmatter_only(p) == note.frontmatter and quick_opted_in(p)
-
-
-def test_opt_in_by_regions_only_outside_code(tmp_path):
-    p = tmp_path / "n.md"
-    p.write_text("# x\n" + region("shapes", "t") + "\n", encoding="utf-8")
-    assert read_note(p).opted_in and read_note(p).frontmatter is None and quick_opted_in(p)
-    p.write_text("# x\n```\n" + region("shapes", "t") + "\n```\n", encoding="utf-8")
-    assert not read_note(p).opted_in
-    p.write_text("---\ntags: [x]\n---\nplain\n", encoding="utf-8")
-    assert not read_note(p).opted_in and not quick_opted_in(p)
 
 
 def test_non_utf8_names_the_file_and_utf8(tmp_path):
@@ -121,9 +109,6 @@ def test_broken_yaml_names_the_line(tmp_path):
     p.write_text("---\na: b\n c: d\n---\n", encoding="utf-8")
     with pytest.raises(NoteError, match="line 3"):
         read_note(p)
-    with pytest.raises(NoteError, match="line 3"):
-        read_frontmatter_only(p)
-    assert quick_opted_in(p) is False
 
 
 def test_frontmatter_rules(tmp_path):
@@ -131,7 +116,7 @@ def test_frontmatter_rules(tmp_path):
     p.write_text("---\n---\nx\n", encoding="utf-8")
     assert read_note(p).frontmatter == {}
     p.write_text("---\nnot closed\n", encoding="utf-8")
-    assert read_note(p).frontmatter is None and read_frontmatter_only(p) is None
+    assert read_note(p).frontmatter is None
     p.write_text(" ---\na: 1\n---\n", encoding="utf-8")
     assert read_note(p).frontmatter is None
     p.write_text("---\n- a\n- b\n---\n", encoding="utf-8")
@@ -139,12 +124,3 @@ def test_frontmatter_rules(tmp_path):
         read_note(p)
     with pytest.raises(NoteError, match="no such note"):
         read_note(tmp_path / "missing.md")
-
-
-def test_read_frontmatter_only_stops_at_the_closing_line(tmp_path):
-    p = tmp_path / "n.md"
-    # Bytes after the frontmatter are not UTF-8: reading them would fail.
-    p.write_bytes(b"---\nvitnotes: {model: m}\n---\n" + b"\xff\xfe" * 10)
-    assert read_frontmatter_only(p) == {"vitnotes": {"model": "m"}}
-    with pytest.raises(NoteError, match="UTF-8"):
-        read_note(p)

@@ -114,6 +114,23 @@ def test_figure_names_are_link_safe_and_vault_unique(tmp_path):
     assert a != b and a == "Papers - Vision - ViT.rollout.png" and b == "Old - ViT.rollout.png"
 
 
+def test_notes_whose_names_differ_only_in_case_or_replaced_characters_get_distinct_figures(tmp_path):
+    """Regression: "ViT.md" and "vit.md" (one file name on macOS/Windows), or "A#1.md" and "A-1.md"
+    (same name once "#" is replaced), wrote the same figure file and overwrote each other's."""
+    note = make_vault(tmp_path, {})
+    lower = tmp_path / "Old" / "vit.md"
+    lower.parent.mkdir()
+    lower.write_text("x", encoding="utf-8")
+    hashed, dashed = tmp_path / "A#1.md", tmp_path / "Papers" / "A-1.md"
+    hashed.write_text("x", encoding="utf-8")
+    dashed.write_text("x", encoding="utf-8")
+    v = Vault.at(tmp_path)
+    names = [v.figure_name(p, "pos_embed") for p in (note, lower, hashed, dashed)]
+    assert names == ["Papers - Vision - ViT.pos_embed.png", "Old - vit.pos_embed.png",
+                     "A-1.pos_embed.png", "Papers - A-1.pos_embed.png"]
+    assert len({n.casefold() for n in names}) == 4
+
+
 def test_embed_styles(tmp_path):
     note = make_vault(tmp_path, {"attachmentFolderPath": "attachments"})
     v = Vault.for_note(note)

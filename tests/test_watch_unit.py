@@ -241,6 +241,27 @@ def test_note_without_opt_in_is_never_filled_nor_touched(vault):
     assert note.stat().st_mtime_ns == 1_600_000_000_000_000_000
 
 
+def test_removing_the_key_opts_out_and_keeps_the_regions_as_written(vault):
+    """Regression: a note whose `vitnotes:` key was removed (or filled once with `fill --model X`,
+    no key) was refilled on every save with the default model and every section."""
+    clock = FakeClock()
+    worker, fill, _ = make(vault, clock)
+    note = vault / "Papers" / "ViT.md"
+    write(note, OPTED.format(body="my words"))
+    worker.touch(str(note))
+    clock.advance(3)
+    assert [o.action for o in worker.run_due()] == ["filled"] and fill.calls == ["ViT.md"]
+    filled = note.read_text()
+    region = filled[filled.index("<!-- vitnotes:begin"):]
+    assert region.startswith("<!-- vitnotes:begin card") and "words=" in region
+    opted_out = "---\ntags: [paper]\n---\nmy words, more of them\n" + region
+    write(note, opted_out)
+    worker.touch(str(note))
+    clock.advance(3)
+    assert [o.action for o in worker.run_due()] == ["ignored"]
+    assert fill.calls == ["ViT.md"] and note.read_text() == opted_out
+
+
 def test_one_broken_note_does_not_stop_the_next(vault):
     clock = FakeClock()
     worker, fill, lines = make(vault, clock)
@@ -342,9 +363,12 @@ def test_renamed_note_keeps_its_record_and_keeps_working(vault):
     ("---\ntitle: a\n---\nvitnotes: in the body\n", False),
     ("---\nvitnotes: x\nno closing line\n", False),  # unclosed: not frontmatter (Obsidian's rule)
     ("# no frontmatter\n", False),
-    ("text\n<!-- vitnotes:begin shapes sha=1a2b3c4d -->\n\nx\n\n<!-- vitnotes:end shapes -->\n", True),
+    # Regions without the key (a note filled once with `fill --model X`, or whose key was removed to
+    # stop vitnotes) are not an opt-in: the daemon cannot know their model and leaves them as written.
+    ("text\n<!-- vitnotes:begin shapes sha=1a2b3c4d -->\n\nx\n\n<!-- vitnotes:end shapes -->\n", False),
+    ("---\ntags: [x]\n---\n<!-- vitnotes:begin shapes sha=1a2b3c4d -->\n\nx\n\n<!-- vitnotes:end shapes -->\n", False),
     ("text\n```\n<!-- vitnotes:begin shapes sha=1a2b3c4d -->\n<!-- vitnotes:end shapes -->\n```\n", False),
-    ("text\n<!-- vitnotes:begin shapes sha=1a2b3c4d -->\nunbalanced\n", True),  # refused by the fill, with lines
+    ("text\n<!-- vitnotes:begin shapes sha=1a2b3c4d -->\nunbalanced\n", False),
 ])
 def test_opted_in(text, expected):
     assert opted_in(text.encode("utf-8")) is expected

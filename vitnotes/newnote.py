@@ -27,6 +27,14 @@ def note_filename(title: str) -> str:
     return name + ".md"
 
 
+def yaml_scalar(value: str) -> str:
+    """``value`` as it must be typed after ``key: `` in YAML: plain when that is safe, else quoted
+    (a name with ": " or " #" would otherwise break the frontmatter or be cut by a comment)."""
+    import yaml
+
+    return yaml.safe_dump({"k": value}, allow_unicode=True, width=1 << 16)[3:].rstrip("\n")
+
+
 def render_template(title: str, model: str, vault_root: Path) -> str:
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
@@ -58,6 +66,6 @@ def new_note(title: str, *, model: Optional[str] = None, vault: str | Path = "."
         model = (data or {}).get("model") if isinstance(data, dict) else None
         model = model or DEFAULT_MODEL
     target = v.new_file_dir() / note_filename(title)
-    text = render_template(title, model, v.root)
+    text = render_template(title, yaml_scalar(model), v.root)
     write_note(target, text.encode("utf-8"), expected_raw=None, vault_root=v.root)  # never overwrites
     return target

@@ -28,9 +28,9 @@ def _seconds(text: str) -> float:
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
-    p.description = ("Watch a vault and fill each opted-in note (a `vitnotes:` frontmatter key, or regions "
-                     "from an earlier fill) once it has been still for the quiet period. Other notes are "
-                     "never written. Notes changed while the daemon was down are filled at start.")
+    p.description = ("Watch a vault and fill each opted-in note (a `vitnotes:` frontmatter key) once it has "
+                     "been still for the quiet period. Other notes are never written (remove the key to stop: "
+                     "regions stay as last written). Notes changed while the daemon was down are filled at start.")
     p.add_argument("vault", metavar="VAULT", help="the vault folder (the one holding .obsidian)")
     p.add_argument("--quiet", type=_seconds, default=3.0, metavar="SECONDS",
                    help="act once a note has been still this long (default 3; Obsidian autosaves after ~2 s)")

@@ -2,9 +2,9 @@
 
 Cheap on purpose: every file event in the vault passes through `VaultRules.skip_reason` (the vault
 rules of DESIGN.md §4 live in `obsidian.vault.Vault.is_skipped`; this adds "only .md files"), and
-every changed note through `opted_in`, which looks at no more than the frontmatter block and a marker
-search. It works on the exact bytes the daemon hashed (the note engine's `quick_opted_in` re-reads
-by path) and parses no YAML, so a note with broken YAML still counts as opted in and gets its error
+every changed note through `opted_in`, which looks at no more than the frontmatter block. It works
+on the exact bytes the daemon hashed (the note engine's `quick_opted_in` re-reads by path) and
+parses no YAML, so a note with broken YAML still counts as opted in and gets its error
 reported by the fill.
 """
 
@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from vitnotes.errors import NoteError
 from vitnotes.obsidian.vault import Vault
 
-REGION_MARK = b"<!-- vitnotes:begin"
 _FM_OPEN = re.compile(rb"\A(?:\xef\xbb\xbf)?---[ \t]*\r?\n")
 _FM_CLOSE = re.compile(rb"^(?:---|\.\.\.)[ \t]*\r?$", re.M)
 _FM_KEY = re.compile(rb"""^(?:vitnotes|"vitnotes"|'vitnotes')[ \t]*:""", re.M)
@@ -35,22 +33,18 @@ def frontmatter_block(data: bytes) -> Optional[bytes]:
 
 
 def opted_in(data: bytes) -> bool:
-    """A note opts in with a top-level `vitnotes:` frontmatter key, or by holding generated regions.
+    """A note opts in to the daemon with a top-level `vitnotes:` frontmatter key, and only with it.
 
-    Markers quoted inside a code block do not count (a note *about* vitnotes is not opted in);
-    broken markers do, so the fill can refuse the note and say where.
+    Generated regions alone do not count (DESIGN.md §3: notes without the key are never touched by
+    `watch`): the key is where the model and sections live, so a note without it would be refilled
+    with the vault default model and every section — a note filled once with `fill --model X` would
+    silently switch to another model, and removing the key to stop vitnotes would instead add every
+    missing section. Without the key, existing regions stay exactly as last written; `vitnotes fill`
+    still works on such a note when asked. Broken YAML under the key still counts, so the fill can
+    refuse the note and say where.
     """
     block = frontmatter_block(data)
-    if block is not None and _FM_KEY.search(block):
-        return True
-    if REGION_MARK not in data:
-        return False
-    from vitnotes.obsidian.regions import find_regions
-
-    try:
-        return bool(find_regions(data.decode("utf-8-sig", errors="replace")))
-    except NoteError:
-        return True
+    return block is not None and _FM_KEY.search(block) is not None
 
 
 @dataclass

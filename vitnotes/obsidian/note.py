@@ -14,7 +14,6 @@ from vitnotes.errors import NoteError
 from vitnotes.obsidian import regions as _regions
 
 BOM = b"\xef\xbb\xbf"
-_FRONTMATTER_LIMIT = 1 << 20  # the daemon never reads more than this to decide opt-in
 
 
 @dataclass
@@ -36,17 +35,6 @@ class Note:
     def regions(self) -> list[_regions.Region]:
         return _regions.find_regions(self.text)
 
-    @property
-    def opted_in(self) -> bool:
-        """The note asks for vitnotes: a `vitnotes:` frontmatter key, or regions from an earlier fill."""
-        if self.frontmatter and "vitnotes" in self.frontmatter:
-            return True
-        if "vitnotes:begin" not in self.text:
-            return False
-        try:
-            return bool(self.regions)  # markers shown inside a code block do not count
-        except NoteError:
-            return True  # broken markers: let the fill refuse the note and say where
 
 
 def decode(raw: bytes, path: Path | str) -> tuple[str, bool]:
@@ -113,54 +101,3 @@ def read_note(path: Path | str) -> Note:
         final_newline=text.endswith("\n"),
         frontmatter=parse_frontmatter(text, path),
     )
-
-
-def read_frontmatter_only(path: Path | str) -> dict[str, Any] | None:
-    """The frontmatter, reading no further than its closing ``---`` (the daemon's cheap opt-in check)."""
-    path = Path(path)
-    chunks: list[bytes] = []
-    try:
-        with open(path, "rb") as fh:
-            first = fh.readline(_FRONTMATTER_LIMIT)
-            if first.startswith(BOM):
-                first = first[len(BOM) :]
-            if first.rstrip(b" \t\r\n") != b"---":
-                return None
-            chunks.append(first)
-            size = len(first)
-            while size < _FRONTMATTER_LIMIT:
-                line = fh.readline(_FRONTMATTER_LIMIT - size)
-                if not line:
-                    return None  # never closed: not frontmatter (Obsidian's rule)
-                chunks.append(line)
-                size += len(line)
-                if line.rstrip(b" \t\r\n") in (b"---", b"..."):
-                    break
-            else:
-                return None
-    except FileNotFoundError:
-        raise NoteError(f"{path}: no such note", "check the path") from None
-    except OSError as exc:
-        raise NoteError(f"{path}: cannot read: {exc.strerror}", "check the file's permissions") from None
-    text, _ = decode(b"".join(chunks), path)
-    return parse_frontmatter(text, path)
-
-
-def quick_opted_in(path: Path | str) -> bool:
-    """True when the note has a `vitnotes:` frontmatter key or generated regions; never raises on bad YAML."""
-    try:
-        fm = read_frontmatter_only(path)
-    except NoteError:
-        fm = None
-        try:
-            with open(path, "rb") as fh:
-                return b"vitnotes" in fh.read(_FRONTMATTER_LIMIT)  # let the fill report the broken YAML
-        except OSError:
-            return False
-    if fm and "vitnotes" in fm:
-        return True
-    try:
-        with open(path, "rb") as fh:
-            return b"<!-- vitnotes:begin" in fh.read()
-    except OSError:
-        return False

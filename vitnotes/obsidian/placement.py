@@ -139,8 +139,11 @@ def insertion_point(sc: Scan, i: int) -> tuple[int, str]:
         while j < len(lines) and sc.in_region[j]:  # after regions already under the heading
             j = _region_end(sc, j) + 1
         return j, leading_ws(content)
-    while j < len(lines) and sc.plain(j) and not is_blank(lines[j].content) and not _block_start(sc, j):
-        j += 1  # never split a paragraph or a table
+    quoted = bool(_QUOTE.match(content))
+    while j < len(lines) and sc.plain(j) and not is_blank(lines[j].content) and (
+        not _block_start(sc, j) or (quoted and _QUOTE.match(lines[j].content))
+    ):
+        j += 1  # never split a paragraph, a table, or a callout / quote (its "> " lines and lazy lines)
     return j, leading_ws(content)
 
 

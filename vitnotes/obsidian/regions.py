@@ -278,6 +278,9 @@ def merge(
 
     Text outside regions is kept byte for byte; regions not named in ``sections`` are untouched;
     a region whose body the user edited is kept (``kept_edited``) unless ``force``.
+    ``sections`` (the note's `sections:` list) is the source of truth: a region the user deleted
+    is generated text, so it comes back at its anchor on the next fill (to drop a section for good,
+    remove it from `sections:`; its region is then left as it is, never deleted by vitnotes).
     """
     from vitnotes.obsidian import placement
 

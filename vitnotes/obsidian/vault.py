@@ -143,6 +143,13 @@ class Vault:
         return self.root
 
     # ------------------------------------------------------------------ names and links
+    @staticmethod
+    def _figure_key(stem: str) -> str:
+        """What a figure name is made of, as a file system compares it: two notes whose names differ
+        only in characters replaced by "-" ("a#1", "a-1") or in case ("ViT", "vit": one file on macOS
+        and Windows) would otherwise overwrite each other's figures."""
+        return (_BAD_NAME.sub("-", stem).strip(" .") or "note").casefold()
+
     @cached_property
     def _stems(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -150,14 +157,15 @@ class Vault:
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for f in filenames:
                 if f.endswith(".md"):
-                    counts[f[:-3]] = counts.get(f[:-3], 0) + 1
+                    key = self._figure_key(f[:-3])
+                    counts[key] = counts.get(key, 0) + 1
         return counts
 
     def figure_name(self, note_path: Path | str, section: str) -> str:
         """``<note name>.<section>.png``, safe for [[links]]; notes sharing a name get their folder prefixed."""
         note_path = Path(note_path).absolute()
         base = note_path.stem
-        if self._stems.get(base, 0) > 1:
+        if self._stems.get(self._figure_key(base), 0) > 1:
             try:
                 rel = note_path.parent.relative_to(self.root)
             except ValueError:

@@ -1,0 +1,27 @@
+"""Regressions found in review: a model name that YAML would misread when `vitnotes new` writes it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vitnotes.obsidian.note import read_note
+from vitnotes.newnote import new_note
+from vitnotes.spec import build_spec
+
+
+@pytest.mark.parametrize("model", ["vit_tiny_patch16_224", "hf-hub:timm/vit_base_patch16_224.augreg_in21k",
+                                   "vit_base #note", "odd: name", "yes", "1e3"])
+def test_new_note_frontmatter_reads_back_the_exact_model(tmp_path: Path, model: str):
+    """Regression: `model: {{ model }}` cut a name at " #" (a YAML comment), broke the YAML on ": ",
+    and turned "yes" / "1e3" into a bool / float, which the spec then rejected."""
+    (tmp_path / ".obsidian").mkdir()
+    (tmp_path / ".obsidian" / "app.json").write_text(json.dumps({}))
+    path = new_note("T", model=model, vault=tmp_path)
+    note = read_note(path)
+    assert note.frontmatter["vitnotes"] == {"model": model}
+    assert build_spec(note.frontmatter, vault_root=tmp_path).model == model
+    if model == "vit_tiny_patch16_224":  # plain names stay as a user would type them
+        assert "  model: vit_tiny_patch16_224\n" in note.text
