@@ -1,4 +1,4 @@
-"""Regressions found in review: a model name that YAML would misread when `vitnotes new` writes it."""
+"""`vitnotes new`: the model name it writes reads back exactly, whatever YAML would make of it."""
 
 from __future__ import annotations
 

@@ -71,6 +71,7 @@ class HeadMatrices:
     wo: list[int]  # [D, D] (h·d_k × D), shared by all heads
     qkv_bias: bool
     params_per_block: int  # qkv + proj weights and biases of one block
+    qkv_bias_params: Optional[int] = None  # learned q/k/v bias values (EVA, BEiT: q and v only, 2·D); None = 3·D if qkv_bias
 
 
 @dataclass

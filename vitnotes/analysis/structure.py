@@ -54,6 +54,7 @@ _BLOCK_LABELS = {
     "attn.q_norm": "query norm", "attn.k_norm": "key norm",
     "attn.relative_position_bias_table": "relative position bias table",
     "conv_dw": "depth-wise conv", "norm": "norm", "gamma": "layer scale",
+    "gamma_1": "layer scale (attention)", "gamma_2": "layer scale (MLP)",
 }
 
 
@@ -189,9 +190,20 @@ def _pair(v) -> list[int]:
     return [int(x) for x in v] if isinstance(v, (tuple, list)) else [int(v), int(v)]
 
 
+_SEQ = (torch.nn.Sequential, torch.nn.ModuleList)
+
+
+def _nested_blocks(model) -> bool:
+    """True when ``model.blocks`` is a list of stages, each a list of blocks (EfficientNet, MobileNet)."""
+    blocks = getattr(model, "blocks", None)
+    return isinstance(blocks, _SEQ) and len(blocks) > 0 and all(isinstance(b, _SEQ) for b in blocks)
+
+
 def _count_blocks(model) -> Optional[int]:
     blocks = getattr(model, "blocks", None)
-    if isinstance(blocks, (torch.nn.Sequential, torch.nn.ModuleList)):
+    if _nested_blocks(model):
+        return sum(len(stage) for stage in blocks)
+    if isinstance(blocks, _SEQ):
         return len(blocks)
     pat = re.compile(r"^(?:(?:stages|layers)\.\d+\.blocks\.\d+|layer\d+\.\d+)$")
     n = sum(1 for name, _ in model.named_modules() if pat.match(name))
@@ -229,9 +241,7 @@ def make_card(name: str, model, rec: Recording, chw) -> Card:
         card.embed_dim = int(model.embed_dim) if isinstance(getattr(model, "embed_dim", None), int) else None
         card.num_heads = int(attn.num_heads)
         card.head_dim = int(getattr(attn, "head_dim", 0) or (card.embed_dim // card.num_heads))
-        fc1 = getattr(mlp, "fc1", None) if mlp is not None else None
-        if isinstance(fc1, torch.nn.Linear):
-            card.mlp_hidden = int(fc1.out_features)
+        card.mlp_hidden = _mlp_hidden(mlp)
         key = (card.depth, card.embed_dim, card.mlp_hidden, card.num_heads)
         if key in VIT_TABLE1:
             card.paper_row = dict(VIT_TABLE1[key])
@@ -250,14 +260,29 @@ def make_card(name: str, model, rec: Recording, chw) -> Card:
     return card
 
 
+def _mlp_hidden(mlp) -> Optional[int]:
+    """The MLP's hidden width: what fc2 reads. A gated MLP (timm's GluMlp/SwiGLU in EVA-02) makes
+    fc1 twice as wide and multiplies the halves, so fc1's width would overstate it 2×."""
+    fc2 = getattr(mlp, "fc2", None) if mlp is not None else None
+    if isinstance(fc2, torch.nn.Linear):
+        return int(fc2.in_features)
+    fc1 = getattr(mlp, "fc1", None) if mlp is not None else None
+    return int(fc1.out_features) if isinstance(fc1, torch.nn.Linear) else None
+
+
 def _pos_embed(model) -> tuple[str, Optional[list[int]]]:
     pos = getattr(model, "pos_embed", None)
-    if isinstance(pos, torch.Tensor):
-        return "learned absolute", [int(d) for d in pos.shape]
+    kinds = []
     if any(hasattr(m, "relative_position_bias_table") for m in model.modules()):
-        return "relative bias (windowed)", None
-    if any("rope" in n.lower() for n, _ in model.named_modules()):
-        return "rotary (RoPE)", None
+        # Swin's bias lives inside windows; BEiT's spans the whole patch grid.
+        windowed = any("Window" in type(m).__name__ for m in model.modules())
+        kinds.append("relative position bias" + (" (windowed)" if windowed else ""))
+    if any("rope" in n.lower().split(".")[-1] for n, _ in model.named_modules() if n):
+        kinds.append("rotary (RoPE)")
+    if isinstance(pos, torch.Tensor):
+        return " + ".join(["learned absolute", *kinds]), [int(d) for d in pos.shape]
+    if kinds:
+        return " + ".join(kinds), None
     return "none (convolutions carry position)" if pos is None else "none", None
 
 
@@ -284,7 +309,11 @@ def make_params(model, card: Card) -> Params:
     for g, ps in groups.items():
         label = _GROUP_LABELS.get(g, g)
         container = getattr(model, g, None)
-        if isinstance(container, (torch.nn.Sequential, torch.nn.ModuleList)) and g in ("blocks", "layers", "stages"):
+        if g == "blocks" and _vit_blocks(model) is None:
+            label = "blocks"  # EfficientNet, MobileNet: not transformer blocks
+        if g == "blocks" and _nested_blocks(model):
+            label = f"{len(container)} stages, {_count_blocks(model)} blocks"
+        elif isinstance(container, (torch.nn.Sequential, torch.nn.ModuleList)) and g in ("blocks", "layers", "stages"):
             label = f"{len(container)} × {label[:-1] if label.endswith('s') else label}"
         rows.append(ParamRow(name=g, label=label, count=sum(p.numel() for p in ps),
                              shapes=[list(p.shape) for p in ps] if len(ps) <= 4 else []))
@@ -304,6 +333,8 @@ def make_params(model, card: Card) -> Params:
 
 
 def _first_block(model) -> Optional[str]:
+    if _nested_blocks(model):
+        return "blocks.0.0"
     for name, _ in model.named_modules():
         if re.fullmatch(r"(?:blocks\.0|(?:stages|layers)\.0\.blocks\.0|layer1\.0)", name):
             return name
@@ -320,10 +351,14 @@ def _head_matrices(model, card: Card) -> Optional[HeadMatrices]:
         return None
     d, h = qkv.in_features, card.num_heads
     dk = card.head_dim
-    per_block = sum(p.numel() for p in qkv.parameters()) + sum(p.numel() for p in proj.parameters())
+    # EVA and BEiT keep qkv bias-free and hold learned q_bias / v_bias (k's bias is fixed at 0)
+    # on the attention module itself: they are W^Q/W^V biases all the same.
+    own = [p for n, p in attn.named_parameters(recurse=False) if n in ("q_bias", "k_bias", "v_bias")]
+    bias = (qkv.bias.numel() if qkv.bias is not None else 0) + sum(p.numel() for p in own)
+    per_block = qkv.weight.numel() + bias + sum(p.numel() for p in proj.parameters())
     return HeadMatrices(embed_dim=d, num_heads=h, head_dim=dk, wq=[d, dk], wk=[d, dk], wv=[d, dk],
-                        wo=[h * dk, proj.out_features], qkv_bias=qkv.bias is not None,
-                        params_per_block=per_block)
+                        wo=[h * dk, proj.out_features], qkv_bias=bias > 0,
+                        params_per_block=per_block, qkv_bias_params=bias)
 
 
 # ---------------------------------------------------------------- MACs
@@ -405,27 +440,44 @@ def _vit_shapes(model, rec: Recording, S: Symbolic, card: Card, image: ShapeRow)
     rows.append(ShapeRow("patch tokens", S.out("patch_embed"), "patch_embed",
                          f"{n} tokens of {d}"))
     cat = next((r for r in S.trace() if r.module == "" and r.op.startswith("aten.cat")), None)
+    prefix_row = None
     if card.num_prefix_tokens and cat is not None:
-        rows.append(ShapeRow("with prefix tokens", cat.output, "",
-                             f"{' + '.join(card.prefix_tokens)} prepended: {card.num_tokens} tokens"))
+        prefix_row = ShapeRow("with prefix tokens", cat.output, "",
+                              f"{' + '.join(card.prefix_tokens)} prepended: {card.num_tokens} tokens")
+    pos_row = None
     if card.pos_embed_shape:
-        rows.append(ShapeRow("+ position embedding", S.out("pos_drop" if _out(rec, "pos_drop") else "norm_pre"),
-                             "pos_embed", f"learned {'×'.join(map(str, card.pos_embed_shape))}, added"))
+        pos_row = ShapeRow("+ position embedding", S.out("pos_drop" if _out(rec, "pos_drop") else "norm_pre"),
+                           "pos_embed", f"learned {'×'.join(map(str, card.pos_embed_shape))}, added")
+    if pos_row is not None and prefix_row is not None and card.pos_embed_shape[-2] == card.num_patches:
+        # timm's no_embed_class (DINOv2, registers): E_pos is added to the patch tokens first,
+        # the prefix tokens are concatenated after, without position.
+        pos_row.shape = S.out("patch_embed")
+        pos_row.note += " to the patch tokens only"
+        rows.extend([pos_row, prefix_row])
+    else:
+        rows.extend(r for r in (prefix_row, pos_row) if r is not None)
     tokens = _out(rec, "blocks.0.norm1") or (1, card.num_tokens, d)
     nt = tokens[1] if len(tokens) == 3 else card.num_tokens
     block = _vit_block_rows(rec, S, h, dk, nt, card.mlp_hidden)
-    rows.append(ShapeRow(f"{card.depth} × transformer block", S.out("blocks"), "blocks",
+    # EVA and BEiT loop over their blocks instead of calling the container: use the last block.
+    stack = "blocks" if _out(rec, "blocks") is not None else f"blocks.{card.depth - 1}"
+    rows.append(ShapeRow(f"{card.depth} × transformer block", S.out(stack), "blocks",
                          f"each: norm → MHSA ({h} heads) → + → norm → MLP ({card.mlp_hidden}) → +"))
     rows.extend(ShapeRow(f"block: {r.stage}", r.shape, r.module, r.note) for r in block[1:-1])
     for name, stage in (("norm", "final norm"), ("fc_norm", "pooled feature"), ("head", "logits")):
-        if _out(rec, name) is None:
-            continue
+        module = getattr(model, name, None)
+        if _out(rec, name) is None or (isinstance(module, torch.nn.Identity) and name != "fc_norm"):
+            continue  # an Identity norm (avg-pool ViTs norm after pooling) or head (num_classes=0)
         if name == "fc_norm":
             pool = card.pooling
             note = {"token": "[CLS] token's output", "avg": "mean over patch tokens",
                     "map": "attention pooling"}.get(pool or "", pool or "")
+            if not isinstance(module, torch.nn.Identity):
+                note += ", then LayerNorm" if pool == "avg" else ""
         elif name == "head":
             note = card.classifier or ""
+            if getattr(model, "head_dist", None) is not None:
+                note += "; logits = mean of head([CLS]) and head_dist([DIST])"
         else:
             note = ""
         rows.append(ShapeRow(stage, S.out(name), name, note))
@@ -455,7 +507,10 @@ def _vit_block_rows(rec: Recording, S: Symbolic, h: int, dk: int, n: int,
     rows.append(ShapeRow("heads merged", f"B×{n}×{h * dk}", f"{b}.attn", "concatenate heads"))
     add("attention output (proj)", "attn.proj", "W^O, then residual add")
     add("norm2", "norm2", "LayerNorm")
-    if hidden:
+    fc1 = _first(rec.module_outputs.get(f"{b}.mlp.fc1"))
+    if hidden and fc1 is not None and fc1[-1] == 2 * hidden:  # gated (GluMlp): two halves
+        add("MLP hidden", "mlp.fc1", f"Linear → 2 × {hidden}, gate: {_act_name(rec, b)}(one half) ⊙ other half → {hidden}")
+    elif hidden:
         add("MLP hidden", "mlp.fc1", f"Linear → {hidden}, then {_act_name(rec, b)}")
     add("MLP output", "mlp.fc2", "Linear back to D, then residual add")
     add("block output", "", "", S.out(b))
@@ -506,6 +561,8 @@ def _stage_names(model) -> list[str]:
         c = getattr(model, container, None)
         if isinstance(c, (torch.nn.Sequential, torch.nn.ModuleList)) and len(c) > 1:
             return [f"{container}.{i}" for i in range(len(c))]
+    if _nested_blocks(model):
+        return [f"blocks.{i}" for i in range(len(model.blocks))]
     names = [n for n, _ in model.named_children() if re.fullmatch(r"layer\d+", n)]
     return names if len(names) > 1 else []
 
@@ -570,10 +627,13 @@ def _resized(model, req: AnalysisRequest, size: int):
     same MACs. Others are rebuilt: Swin's set_input_size also changes its windows, a rebuild does not."""
     from timm.models.vision_transformer import VisionTransformer
 
-    if isinstance(model, VisionTransformer) and "img_size" not in req.model_kwargs:
+    if isinstance(model, VisionTransformer):
         model.set_input_size(img_size=size)
         return model
-    return build_model(req.model, size, req.model_kwargs, device="meta")
+    # The scaling size replaces an img_size given in model_kwargs (e.g. a non-square [224, 160]);
+    # kept, it would win over `size` and every row would repeat the native size.
+    kwargs = {k: v for k, v in req.model_kwargs.items() if k != "img_size"}
+    return build_model(req.model, size, kwargs, device="meta")
 
 
 def make_scaling(req: AnalysisRequest, model, card: Card, say, rec0: Optional[Recording] = None) -> list[ScalePoint]:

@@ -95,9 +95,14 @@ def _encode(im) -> bytes:
     return buf.getvalue()
 
 
-def _title(report: Report, what: str) -> str:
+def _title(report: Report, what: str, width: int = 80) -> str:
+    """Model and what is shown, then the weights. The first line is wrapped (a long model name
+    plus grid and image count ran off a 6.4-inch figure); the weights line is kept whole."""
+    import textwrap
+
     label = report.weights.label if report.weights else "weights unknown"
-    return f"{report.model} — {what}\nweights: {label}"
+    head = textwrap.fill(f"{report.model} — {what}", width=width, break_on_hyphens=False)
+    return f"{head}\nweights: {label}"
 
 
 def _images_note(report: Report) -> str:

@@ -430,7 +430,7 @@ def _cls_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     cls_params = next((g.count for g in report.params.groups if "cls_token" in g.name), None)
     return {"has_cls": has_cls, "d": d, "prefix": c.prefix_tokens, "pooling": c.pooling or "",
             "cls_params": fmt_params(cls_params) if cls_params else (fmt_int(d["D"]) if d["D"] else ""),
-            "classifier": c.classifier or "", "num_classes": c.num_classes,
+            "classifier": c.classifier or "", "num_classes": c.num_classes, "has_dist": "dist" in c.prefix_tokens,
             "pos_embed_shape": fmt_shape(c.pos_embed_shape) if c.pos_embed_shape else ""}
 
 
@@ -448,6 +448,7 @@ def _equations_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     has_pos = bool(c.pos_embed_shape) and not (c.pos_embed or "").lower().startswith("none")
     return {"ok": _is_vit_like(report), "reason": _why_not_vit(report), "d": d,
             "prefix_terms": prefix_terms, "pooling": c.pooling or "", "has_pos": has_pos,
+            "has_dist": "dist" in c.prefix_tokens,
             "pos_patches_only": has_pos and d["k"] > 0 and d["pos_sym"] == "N"}
 
 
@@ -523,6 +524,8 @@ def _heads_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     per_head = a.wq[0] * a.wq[1]
     qkv_w = 3 * a.num_heads * per_head
     qkv_b = 3 * a.embed_dim if a.qkv_bias else 0
+    if getattr(a, "qkv_bias_params", None) is not None:  # EVA/BEiT learn q and v biases only (2·D)
+        qkv_b = a.qkv_bias_params
     wo = a.wo[0] * a.wo[1]
     proj_b = a.params_per_block - qkv_w - qkv_b - wo
     depth = report.card.depth
@@ -532,12 +535,23 @@ def _heads_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
         ("W^V_i (value)", fmt_shape(a.wv), fmt_params(a.wv[0] * a.wv[1]), fmt_params(a.num_heads * a.wv[0] * a.wv[1])),
         ("W^O (output, shared)", fmt_shape(a.wo), "— (shared)", fmt_params(wo)),
     ]
-    if qkv_b:
+    if qkv_b == 3 * a.embed_dim:
         rows.append(("q, k, v biases", f"3×{a.head_dim}", fmt_int(3 * a.head_dim), fmt_params(qkv_b)))
+    elif qkv_b == 2 * a.embed_dim:
+        rows.append(("q, v biases (k bias fixed at 0)", f"2×{a.head_dim}", fmt_int(2 * a.head_dim), fmt_params(qkv_b)))
+    elif qkv_b:
+        rows.append(("q, k, v biases", "—", "—", fmt_params(qkv_b)))
     if proj_b > 0:
         rows.append(("W^O bias (shared)", fmt_int(proj_b), "—", fmt_params(proj_b)))
     rows.append(("**total per block**", "", "", fmt_params(a.params_per_block)))
+    if not qkv_b:
+        bias_text = "without biases"
+    elif qkv_b == 2 * a.embed_dim:
+        bias_text = "without a bias; the learned q and v biases are separate parameters (`attn.q_bias`, `attn.v_bias`)"
+    else:
+        bias_text = "with biases"
     return {"ok": True, "a": a, "rows": rows, "depth": depth, "qkv_out": 3 * a.num_heads * a.head_dim,
+            "bias_text": bias_text,
             "all_blocks": fmt_params(a.params_per_block * depth) if depth else "",
             "share": fmt_pct(a.params_per_block * depth / report.params.total) if depth and report.params.total else "",
             "sqrt_dk": _sqrt_text(a.head_dim)}
