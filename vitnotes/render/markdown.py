@@ -359,7 +359,12 @@ def _params_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     block = [(r.label, f"`{r.name}`", fmt_params(r.count), fmt_pct(r.count / block_total if block_total else None),
               _shapes_text(r.shapes)) for r in p.block]
     depth = report.card.depth
+    # "× L blocks" only where the blocks are identical (a ViT): a ResNet's, Swin's or EfficientNet's
+    # first block is far smaller than its last. The check is exact: some group holds L × this block.
+    if not (p.block and depth and any(g.count == block_total * depth for g in p.groups)):
+        depth = None
     return {
+        "block_title": "One block" if depth else f"First block (`{_common_module(p.block)}`; other blocks differ)",
         "total": fmt_params(p.total), "trainable": fmt_params(p.trainable),
         "frozen": p.total - p.trainable, "groups": groups,
         "block": block, "block_total": fmt_params(block_total) if p.block else "",
@@ -367,6 +372,19 @@ def _params_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
         "blocks_share": fmt_pct(block_total * depth / total) if p.block and depth else "",
         "depth": depth,
     }
+
+
+def _common_module(rows) -> str:
+    """The module path all ``rows`` share, e.g. ``layer1.0`` for ``layer1.0.conv1``, ``layer1.0.bn1``."""
+    parts = [r.name.split(".") for r in rows] or [[]]
+    common = []
+    for level in zip(*parts):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    if len(rows) == 1 and common:
+        common = common[:-1]
+    return ".".join(common)
 
 
 def _shapes_text(shapes: list[list[int]]) -> str:
