@@ -1,6 +1,4 @@
 """Models beyond the plain ViT-B: registers, EVA, BEiT, distilled, CNNs, no-classifier and avg-pool ViTs."""
-(non-square kwargs, registers, num_classes=0, EVA/BEiT q/v biases and gated MLPs, nested CNN
-blocks, DeiT's distillation head, long figure titles). Meta device, tiny configs."""
 
 from __future__ import annotations
 
