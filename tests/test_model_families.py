@@ -126,3 +126,45 @@ def test_params_multiply_identical_vit_blocks():
     block = sum(row.count for row in r.params.block)
     md = render_sections(r, ["params"])["params"]
     assert f"One block ({block:,}" in md and f"× 2 blocks = {2 * block:,}" in md
+
+
+@pytest.mark.parametrize("model, sentence, quadratic", [
+    ("vit_tiny_patch16_224", "square of the token count N", True),
+    ("swin_tiny_patch4_window7_224", "inside fixed-size windows", False),
+    ("resnet18", "no attention matmuls here", False),
+])
+def test_scaling_text_matches_how_attention_scales(model, sentence, quadratic):
+    report = profile(model, sections=("flops",))
+    text = render_sections(report, ["flops"])["flops"]
+    assert sentence in text and ("(N / N₀)²" in text) == (model != "resnet18")
+    first, *rest = report.scaling
+    for pt in rest:
+        attn_growth = pt.attention_matmul_macs / first.attention_matmul_macs if first.attention_matmul_macs else 0
+        pixel_growth = (pt.img_size / first.img_size) ** 2
+        if quadratic:  # global attention: exactly (N/N0)^2
+            assert attn_growth == pytest.approx((pt.num_tokens / first.num_tokens) ** 2)
+        elif model == "resnet18":
+            assert f"×{pixel_growth:.2f}" in text and pt.attention_matmul_macs == 0
+        else:  # windows: roughly with pixels (padding to whole windows adds a little), far below N^2
+            assert pixel_growth <= attn_growth < 1.3 * pixel_growth
+
+
+def test_attention_pool_model_profiles_with_exact_params_and_its_own_eq4():
+    """SigLIP-style `map` pooling: a learned latent query (a parameter view) must not break the tracker."""
+    kw = {"embed_dim": 64, "depth": 1, "num_heads": 2, "num_classes": 10}
+    report = profile("vit_base_patch16_siglip_224", sections=("card", "equations"), **kw)
+    real = timm.create_model("vit_base_patch16_siglip_224", **kw)
+    assert report.card.pooling == "map"
+    assert report.params.total == sum(p.numel() for p in real.parameters())
+    assert report.params.trainable == report.params.total  # grads switched off only while recording
+    eq = render_sections(report, ["equations"])["equations"]
+    assert "attention pooling" in eq and r"\operatorname{LN}(\mathbf{z}_L^0)" not in eq
+
+
+def test_attention_pool_macs_match_fvcore():
+    kw = {"embed_dim": 64, "depth": 2, "num_heads": 2, "num_classes": 10}
+    from vitnotes.analysis import analyze
+
+    r = analyze(AnalysisRequest("vit_base_patch16_siglip_224", model_kwargs=kw, sections=("card",),
+                                flops_backend="fvcore"))
+    assert r.macs.total == r.macs.dispatch_total > 0

@@ -239,10 +239,18 @@ def record(model: torch.nn.Module, x: torch.Tensor, keep_ops: bool = True) -> Re
 
         hooks = [torch.nn.modules.module.register_module_forward_pre_hook(pre),
                  torch.nn.modules.module.register_module_forward_hook(post)]
+    # No tensor may require grad while the tracker runs: under no_grad a view of a parameter
+    # (timm's attention-pool latent, `latent.expand(B, ...)`) still reports requires_grad but
+    # has no grad_fn, and ModuleTracker's backward bookkeeping then fails. Nothing here needs grads.
+    grad_flags = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in grad_flags:
+        p.requires_grad_(False)
     try:
         with torch.no_grad(), tracker, rec:
             model(x)
     finally:
         for h in hooks:
             h.remove()
+        for p, flag in grad_flags:
+            p.requires_grad_(flag)
     return rec.recording

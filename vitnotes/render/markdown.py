@@ -400,8 +400,14 @@ def _macs_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 
     scaling = []
     base = report.scaling[0] if report.scaling else None
+    quadratic = any(pt.attention_matmul_macs for pt in report.scaling)  # no attention: no N² columns
     for pt in report.scaling:
         tok = pt.num_tokens
+        if not quadratic:
+            scaling.append((f"{pt.img_size}×{pt.img_size}", fmt_macs(pt.macs),
+                            f"×{pt.macs / base.macs:.2f}" if base and base.macs else "—",
+                            f"×{(pt.img_size / base.img_size) ** 2:.2f}"))
+            continue
         scaling.append((
             f"{pt.img_size}×{pt.img_size}", fmt_int(tok) if tok else "—", fmt_macs(pt.macs),
             si(pt.attention_matmul_macs, 2), fmt_pct(pt.attention_matmul_macs / pt.macs if pt.macs else None),
@@ -416,7 +422,7 @@ def _macs_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
         "by_group": rows(m.by_group), "by_op": rows(m.by_op),
         "attention_share": fmt_pct(m.attention_share) if m.attention_share is not None else "",
         "mlp_share": fmt_pct(m.mlp_share) if m.mlp_share is not None else "",
-        "scaling": scaling, "activations": fmt_int(m.activations) if m.activations else "",
+        "scaling": scaling, "scaling_quadratic": quadratic, "activations": fmt_int(m.activations) if m.activations else "",
     }
 
 
