@@ -21,11 +21,11 @@ from typing import Optional
 
 import pytest
 
-from vitnotes.watch_index import NoteIndex, content_hash
-from vitnotes.watch_notes import NoteProcessor
-from vitnotes.watch_queue import QuietQueue
-from vitnotes.watch_rules import VaultRules, frontmatter_block, opted_in
-from vitnotes.watch_worker import Worker
+from vitnotes.watch.index import NoteIndex, content_hash
+from vitnotes.watch.notes import NoteProcessor
+from vitnotes.watch.queue import QuietQueue
+from vitnotes.watch.rules import VaultRules, frontmatter_block, opted_in
+from vitnotes.watch.worker import Worker
 
 OPTED = "---\nvitnotes:\n  model: vit_tiny_patch16_224\n---\n# Paper\n\n{body}\n"
 PLAIN = "# Just a note\n\n{body}\n"
@@ -285,7 +285,7 @@ def test_one_broken_note_does_not_stop_the_next(vault):
 
 
 def test_a_tug_of_war_with_another_writer_is_paused_then_resumed(vault):
-    from vitnotes.watch_notes import LOOP_WINDOW_S, LOOP_WRITES
+    from vitnotes.watch.notes import LOOP_WINDOW_S, LOOP_WRITES
 
     clock = FakeClock()
     worker, fill, lines = make(vault, clock)
@@ -492,7 +492,7 @@ def test_event_handler_maps_editor_save_styles_to_the_note(vault):
     from watchdog.events import (DirModifiedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent,
                                  FileModifiedEvent, FileMovedEvent)
 
-    from vitnotes.watch_events import VaultEventHandler
+    from vitnotes.watch.events import VaultEventHandler
 
     worker, _, _ = make(vault)
     touched: list[str] = []
@@ -535,7 +535,7 @@ class _FakeObserver:
 @pytest.mark.parametrize("err, sysctl", [(errno.ENOSPC, "fs.inotify.max_user_watches"),
                                          (errno.EMFILE, "fs.inotify.max_user_instances")])
 def test_inotify_limit_falls_back_to_polling_and_names_the_sysctl(vault, err, sysctl):
-    from vitnotes.watch_events import start_observer
+    from vitnotes.watch.events import start_observer
 
     lines: list[str] = []
     polling = _FakeObserver()
@@ -547,7 +547,7 @@ def test_inotify_limit_falls_back_to_polling_and_names_the_sysctl(vault, err, sy
 
 
 def test_other_observer_errors_are_not_hidden(vault):
-    from vitnotes.watch_events import start_observer
+    from vitnotes.watch.events import start_observer
 
     with pytest.raises(PermissionError):
         start_observer(vault, object(), poll=False, poll_interval=1.0, log=print,
@@ -556,7 +556,7 @@ def test_other_observer_errors_are_not_hidden(vault):
 
 
 def test_poll_flag_skips_the_native_observer(vault):
-    from vitnotes.watch_events import start_observer
+    from vitnotes.watch.events import start_observer
 
     polling = _FakeObserver()
     obs, how = start_observer(vault, object(), poll=True, poll_interval=1.0, log=print,
@@ -565,7 +565,7 @@ def test_poll_flag_skips_the_native_observer(vault):
 
 
 def test_polling_observer_reports_a_save_and_never_walks_hidden_folders(vault):
-    from vitnotes.watch_events import _visible_entries, polling_observer
+    from vitnotes.watch.events import _visible_entries, polling_observer
 
     write(vault / ".git" / "x.md", "x")
     assert sorted(e.name for e in _visible_entries(str(vault))) == ["Papers"]
@@ -592,7 +592,7 @@ def test_polling_observer_reports_a_save_and_never_walks_hidden_folders(vault):
 
 
 def test_pid_file_is_written_refuses_a_second_daemon_and_replaces_a_stale_one(vault):
-    from vitnotes.watch_pidfile import DaemonRunning, PidFile, read_pid_file
+    from vitnotes.watch.pidfile import DaemonRunning, PidFile, read_pid_file
 
     state = vault / ".vitnotes"
     pf = PidFile(vault, state)
@@ -622,7 +622,7 @@ def test_pid_file_is_written_refuses_a_second_daemon_and_replaces_a_stale_one(va
 
 
 def test_serve_once_fills_pending_notes_and_reports_the_worst_exit_code(vault):
-    from vitnotes.watch_daemon import Logger, WatchOptions, serve
+    from vitnotes.watch.daemon import Logger, WatchOptions, serve
 
     write(vault / "Papers" / "A.md", OPTED.format(body="a"))
     write(vault / "Papers" / "Bad.md", OPTED.replace("vit_tiny_patch16_224", "nope").format(body="b"))
@@ -641,7 +641,7 @@ def test_serve_once_fills_pending_notes_and_reports_the_worst_exit_code(vault):
 
 
 def test_serve_stops_cleanly_on_sigterm(vault):
-    from vitnotes.watch_daemon import Logger, WatchOptions, serve
+    from vitnotes.watch.daemon import Logger, WatchOptions, serve
 
     write(vault / "Papers" / "A.md", OPTED.format(body="a"))
     out = _Capture()
@@ -701,7 +701,7 @@ def test_service_examples_run_the_daemon_and_match_its_exit_codes():
     import plistlib
 
     from vitnotes.errors import VitnotesError
-    from vitnotes.watch_pidfile import DaemonRunning
+    from vitnotes.watch.pidfile import DaemonRunning
 
     repo = Path(__file__).resolve().parents[1]
     unit = configparser.ConfigParser(strict=False, interpolation=None)

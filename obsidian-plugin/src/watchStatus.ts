@@ -1,7 +1,7 @@
 /**
  * Whether a `vitnotes watch` daemon runs for this vault, from the pid file it writes:
  * `<vault>/.vitnotes/watch.pid` = {"pid": N, "started": ISO time, "vault": absolute path, "host": name}.
- * The same staleness rules as the daemon's own check (vitnotes/watch_pidfile.py).
+ * The same staleness rules as the daemon's own check (vitnotes/watch/pidfile.py).
  */
 import { promises as fs, readFileSync, realpathSync } from "fs";
 import * as os from "os";

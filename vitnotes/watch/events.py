@@ -25,9 +25,9 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 
-from vitnotes.watch_notes import Log, NoteProcessor
-from vitnotes.watch_rules import VaultRules
-from vitnotes.watch_worker import Worker
+from vitnotes.watch.notes import Log, NoteProcessor
+from vitnotes.watch.rules import VaultRules
+from vitnotes.watch.worker import Worker
 
 EVENTS = [FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent, FileMovedEvent]
 WATCH_LIMIT_SYSCTL = "fs.inotify.max_user_watches"

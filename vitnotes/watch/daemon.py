@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
-from vitnotes.watch_index import NoteIndex
-from vitnotes.watch_notes import Fill, NoteProcessor
-from vitnotes.watch_pidfile import PidFile, live_daemon
-from vitnotes.watch_queue import QuietQueue
-from vitnotes.watch_rules import VaultRules
-from vitnotes.watch_signals import StopSignals
-from vitnotes.watch_worker import Worker
+from vitnotes.watch.index import NoteIndex
+from vitnotes.watch.notes import Fill, NoteProcessor
+from vitnotes.watch.pidfile import PidFile, live_daemon
+from vitnotes.watch.queue import QuietQueue
+from vitnotes.watch.rules import VaultRules
+from vitnotes.watch.signals import StopSignals
+from vitnotes.watch.worker import Worker
 
 INDEX_NAME = "watch-index.json"
 HEALTH_CHECK_S = 5.0
@@ -104,7 +104,7 @@ class _Daemon:
                 self.log("stopped")
 
     def _start_observer(self, force_poll: bool = False) -> None:
-        from vitnotes.watch_events import VaultEventHandler, start_observer
+        from vitnotes.watch.events import VaultEventHandler, start_observer
 
         if self.handler is None:
             self.handler = VaultEventHandler(self.rules, self.processor, self.worker, self.log.debug)

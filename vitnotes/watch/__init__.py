@@ -2,9 +2,8 @@
 
 This module is the command's shell only (options, the fill function, the warm-up) and is imported by
 `cli.py` on every command, so it imports nothing heavy: watchdog, the pipeline and torch load inside
-`run`. The parts: watch_rules (which files), watch_index (hash index), watch_queue (quiet period),
-watch_notes (one note), watch_worker (the thread), watch_events (watchdog), watch_pidfile,
-watch_signals, watch_daemon (wiring). Docs: docs/watch.md.
+`run`. The parts: rules (which files), index (hash index), queue (quiet period), notes (one note),
+worker (the thread), events (watchdog), pidfile, signals, daemon (wiring). Docs: README, "vitnotes watch".
 """
 
 from __future__ import annotations
@@ -63,7 +62,7 @@ def _warn_if_inside_a_vault(root: Path, log) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vitnotes.pipeline import FillOptions, fill_note
-    from vitnotes.watch_daemon import Logger, WatchOptions, serve
+    from vitnotes.watch.daemon import Logger, WatchOptions, serve
 
     root = Path(args.vault).expanduser()
     if not root.is_dir():

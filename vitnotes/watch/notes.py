@@ -16,8 +16,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from vitnotes.watch_index import NoteIndex, content_hash
-from vitnotes.watch_rules import VaultRules, opted_in
+from vitnotes.watch.index import NoteIndex, content_hash
+from vitnotes.watch.rules import VaultRules, opted_in
 
 # A note rewritten this often is in a tug of war with another writer (a format-on-save plugin
 # against `--force`, say): it is paused until it has been left alone for the window.

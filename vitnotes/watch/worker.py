@@ -13,8 +13,8 @@ import threading
 import time
 from typing import Callable, Optional
 
-from vitnotes.watch_notes import LOOP_WINDOW_S, Log, NoteProcessor, Outcome
-from vitnotes.watch_queue import QuietQueue
+from vitnotes.watch.notes import LOOP_WINDOW_S, Log, NoteProcessor, Outcome
+from vitnotes.watch.queue import QuietQueue
 
 
 class Worker:
