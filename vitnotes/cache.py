@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -58,20 +56,10 @@ def cache_key(req: AnalysisRequest) -> str:
     return hashlib.sha256(blob).hexdigest()[:24]
 
 
-def _atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ReportCache:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, vault_root: Optional[Path] = None):
         self.folder = folder
+        self.vault_root = vault_root if vault_root is not None else folder
 
     def get(self, key: str, figure_sections: tuple[str, ...] = ()) -> Optional[tuple[Report, dict[str, bytes]]]:
         """The cached Report and figure PNGs, or None if any piece is missing or unreadable."""
@@ -85,7 +73,8 @@ class ReportCache:
         return report, figures
 
     def put(self, key: str, report: Report, figures: dict[str, bytes]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        from vitnotes.obsidian.write import write_bytes_atomic  # temp file + os.replace: never half a file
+
         for section, data in figures.items():
-            _atomic(self.folder / f"{key}.{section}.png", data)
-        _atomic(self.folder / f"{key}.json", report.to_json().encode("utf-8"))
+            write_bytes_atomic(self.folder / f"{key}.{section}.png", data, self.vault_root)
+        write_bytes_atomic(self.folder / f"{key}.json", report.to_json().encode("utf-8"), self.vault_root)

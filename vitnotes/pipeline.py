@@ -230,4 +230,4 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
 def _cache(vault):
     from vitnotes.cache import ReportCache
 
-    return ReportCache(vault.root / ".vitnotes" / "cache")
+    return ReportCache(vault.root / ".vitnotes" / "cache", vault.root)

@@ -50,15 +50,25 @@ def ensure_writable(path: Path | str, vault_root: Path | None = None) -> Path:
     return _target(Path(path), vault_root)
 
 
-def _replace(target: Path, data: bytes, mode: int, expected: bytes | None) -> None:
-    folder = target.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.vitnotes-tmp-", dir=folder)
+def _temp_copy(folder: Path, name: str, data: bytes, mode: int) -> str:
+    """``data`` in a hidden, fsynced temp file next to its destination; the caller moves it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.vitnotes-tmp-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _replace(target: Path, data: bytes, mode: int, expected: bytes | None) -> None:
+    folder = target.parent
+    tmp = _temp_copy(folder, target.name, data, mode)
+    try:
         if expected is not None and _read(target) != expected:  # last look, just before the swap
             raise ConcurrentEdit(f"{target}: changed on disk while vitnotes was writing it", "fill it again")
         os.replace(tmp, target)
@@ -115,13 +125,8 @@ def _create(target: Path, data: bytes) -> bool:
     """No-clobber create: link the finished temp file into place (fails if the name appeared meanwhile)."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.vitnotes-tmp-", dir=target.parent)
+        tmp = _temp_copy(target.parent, target.name, data, _DEFAULT_MODE)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fchmod(fh.fileno(), _DEFAULT_MODE)
-                os.fsync(fh.fileno())
             os.link(tmp, target)
         finally:
             os.unlink(tmp)
