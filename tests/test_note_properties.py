@@ -3,7 +3,7 @@ merging is idempotent."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from vitnotes.errors import NoteError
@@ -92,6 +92,8 @@ def _only_insertions(old: str, new: str) -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(notes(), sections, sections)
+@example(text=" \r", first={"shapes": ""}, more={"shapes": ""})  # a last line ending in a lone CR
+@example(text="- [ ] **Patch Size 是多少？**\n```", first={"patch": ""}, more={"shapes": ""})  # open fence
 def test_fresh_note_only_gains_lines_and_merge_is_idempotent(text, first, more):
     r1 = _merge(text, first)
     _only_insertions(text, r1.text)

@@ -325,7 +325,9 @@ def merge(
         else:
             new_lines = [Line(row, nl) for row in rows]
             if pos == len(lines) and lines and lines[-1].eol == "":
-                lines[-1].eol = nl  # keep "no final newline": the new last line gets none
+                # keep "no final newline": the new last line gets none. A last line ending in a lone
+                # "\r" gets "\r\n", not "\n": "\r"+"\n" would turn the user's "\r" into a line ending.
+                lines[-1].eol = "\r\n" if lines[-1].content.endswith("\r") else nl
                 new_lines[-1].eol = ""
             lines[pos:pos] = new_lines
 
