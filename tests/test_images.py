@@ -5,9 +5,10 @@ import pytest
 import torch
 from PIL import Image
 
-from vitnotes.analysis.images import data_config, decode_image, encode_image, load_images
+from vitnotes.analysis.images import data_config, encode_image, load_images
 from vitnotes.analysis.weights import create_model
 from vitnotes.errors import SpecError
+from vitnotes.render.figures import decode_image
 
 TINY = {"patch_size": 8, "embed_dim": 64, "depth": 2, "num_heads": 2, "num_classes": 10}
 

@@ -161,19 +161,6 @@ def test_skip_rules(tmp_path):
     assert v.is_skipped(tmp_path.parent / "elsewhere.md")
 
 
-def test_resolve_inside(tmp_path):
-    note = make_vault(tmp_path, {})
-    v = Vault.for_note(note)
-    assert v.resolve_inside("models/vit.safetensors", "weights") == tmp_path / "models" / "vit.safetensors"
-    assert v.resolve_inside("a/../b", "images") == tmp_path / "b"
-    with pytest.raises(SpecError, match="`weights`"):
-        v.resolve_inside("../outside.safetensors", "weights")
-    with pytest.raises(SpecError, match="`images`"):
-        v.resolve_inside("attachments/../../x", "images")
-    absolute = tmp_path.parent / "typed" / "w.safetensors"
-    assert v.resolve_inside(str(absolute), "weights") == absolute
-
-
 def test_state_dir_and_new_file_dir(tmp_path):
     note = make_vault(tmp_path, {"newFileLocation": "folder", "newFileFolderPath": "Inbox/"})
     v = Vault.for_note(note)

@@ -18,9 +18,7 @@ from typing import Optional
 
 from vitnotes import __version__
 from vitnotes.analysis.report import SCHEMA, Report
-from vitnotes.analysis.request import AnalysisRequest
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+from vitnotes.analysis.request import AnalysisRequest, is_image_file
 
 
 def _version(dist: str) -> str:
@@ -50,7 +48,7 @@ def cache_key(req: AnalysisRequest) -> str:
         if req.images:
             folder = Path(req.images)
             parts["images"] = sorted(
-                _stat(p) for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                _stat(p) for p in folder.iterdir() if is_image_file(p)
             )
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:24]

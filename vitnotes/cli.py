@@ -183,8 +183,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("vitnotes: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `vitnotes profile … | head`: the reader left; not an error worth a traceback
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 

@@ -15,6 +15,12 @@ class VitnotesError(Exception):
         return f"{self.message} — {self.hint}" if self.hint else self.message
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (or its type name when it has none), for one-line errors."""
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class SpecError(VitnotesError):
     """The note's `vitnotes:` frontmatter (or a CLI option) is invalid; the message names the key."""
 

@@ -50,21 +50,16 @@ def render_template(title: str, model: str, vault_root: Path) -> str:
 
 
 def new_note(title: str, *, model: Optional[str] = None, vault: str | Path = ".") -> Path:
-    import yaml
-
     from vitnotes.obsidian.vault import Vault
     from vitnotes.obsidian.write import write_note
-    from vitnotes.spec import DEFAULT_MODEL
+    from vitnotes.spec import DEFAULT_MODEL, read_vault_config, vault_defaults
 
     folder = Path(vault).expanduser().absolute()
     if not folder.is_dir():
         raise NoteError(f"vault folder not found: {folder}", "pass --vault DIR")
     v = Vault.for_note(folder / "_.md")
-    if model is None:
-        config = v.root / ".vitnotes" / "config.yaml"
-        data = yaml.safe_load(config.read_text(encoding="utf-8")) if config.is_file() else None
-        model = (data or {}).get("model") if isinstance(data, dict) else None
-        model = model or DEFAULT_MODEL
+    if model is None:  # the vault default `fill` would use, read the same way
+        model = vault_defaults(read_vault_config(v.root)).get("model") or DEFAULT_MODEL
     target = v.new_file_dir() / note_filename(title)
     text = render_template(title, yaml_scalar(model), v.root)
     write_note(target, text.encode("utf-8"), expected_raw=None, vault_root=v.root)  # never overwrites

@@ -58,21 +58,6 @@ class FillResult:
         return f"{self.status} {name} ({detail}){extra}"
 
 
-def _vault_config(vault) -> Optional[dict]:
-    import yaml
-
-    path = vault.root / ".vitnotes" / "config.yaml"
-    if not path.is_file():
-        return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path} is not valid YAML: {exc}".splitlines()[0], "fix or delete it")
-    if data is not None and not isinstance(data, dict):
-        raise SpecError(f"{path} must be a mapping of defaults", "e.g. model: vit_base_patch16_224")
-    return data
-
-
 def _model_line(report: Report, spec) -> str:
     bits = [f"`{report.model}`"]
     if report.card.img_size:
@@ -140,13 +125,10 @@ def _render(path: Path, vault, spec, report: Report, figures: dict[str, bytes]) 
 
 def _error_sections(note, spec, message: str, vault_root: Path) -> dict[str, str]:
     """The warning goes into every region the note already has, or into the first section."""
-    from vitnotes.obsidian.regions import find_regions
-    from vitnotes.render.markdown import render_error
-
-    from vitnotes.render.markdown import default_template_dirs
+    from vitnotes.render.markdown import default_template_dirs, render_error
 
     callout = render_error(message, default_template_dirs(vault_root))
-    present = [r.name for r in find_regions(note.text)]
+    present = [r.name for r in note.regions]
     names = [s for s in spec.sections if s in present] or list(spec.sections[:1])
     return {name: callout for name in names}
 
@@ -155,10 +137,10 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
     """Fill one note in place. Never raises for a bad note: the result says what happened."""
     from vitnotes.obsidian.anchors import load_anchors
     from vitnotes.obsidian.note import read_note
-    from vitnotes.obsidian.regions import find_regions, merge
+    from vitnotes.obsidian.regions import merge
     from vitnotes.obsidian.vault import Vault
     from vitnotes.obsidian.write import ConcurrentEdit, ensure_writable, write_note
-    from vitnotes.spec import build_spec
+    from vitnotes.spec import build_spec, read_vault_config
 
     opts = opts or FillOptions()
     start = time.perf_counter()
@@ -171,7 +153,7 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
         result.display = vault.display(path)
         ensure_writable(path, vault.root)  # a symlink out of the vault: refuse before any figure is written
         anchors = load_anchors(vault.root)
-        config = _vault_config(vault)
+        config = read_vault_config(vault.root)
     except VitnotesError as exc:
         result.message = str(exc)
         return result
@@ -179,7 +161,7 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
     for _ in range(WRITE_TRIES):
         try:
             note = read_note(path)
-            find_regions(note.text)  # broken markers: refuse before any analysis or figure write
+            note.regions  # broken markers: refuse before any analysis or figure write (kept for later)
             spec = build_spec(note.frontmatter, vault_root=vault.root, cli_model=opts.model, vault_config=config)
         except VitnotesError as exc:
             result.status, result.message = "refused", str(exc)

@@ -83,8 +83,8 @@ def resolve_user_path(value: Any, vault_root: Optional[Path], *, key: str, folde
     base = vault_root if vault_root is not None else Path.cwd()
     path = raw if raw.is_absolute() else base / raw
     if not raw.is_absolute() and vault_root is not None:
-        real, root = path.resolve(), vault_root.resolve()
-        if real != root and root not in real.parents:
+        root = vault_root.resolve()
+        if not path.resolve().is_relative_to(root):
             raise SpecError(
                 f"{key}: {value!r} points outside the vault ({root})",
                 "use a path inside the vault, or an absolute path",
@@ -121,6 +121,19 @@ def _fields(block: Any, where: str) -> dict[str, Any]:
     return dict(block)
 
 
+def read_vault_config(vault_root: Path) -> Optional[dict[str, Any]]:
+    """``<vault>/.vitnotes/config.yaml`` as read (None when absent); SpecError when it is broken."""
+    from vitnotes.obsidian.vault import read_yaml_mapping
+
+    return read_yaml_mapping(vault_root / ".vitnotes" / "config.yaml", "must be a mapping of defaults",
+                             "e.g. model: vit_base_patch16_224")
+
+
+def vault_defaults(vault_config: Optional[dict[str, Any]]) -> dict[str, Any]:
+    """The vault-wide `vitnotes:` keys: top level, or under a `vitnotes:` key, as in a note."""
+    return _fields((vault_config or {}).get("vitnotes", vault_config), ".vitnotes/config.yaml")
+
+
 def build_spec(
     frontmatter: Optional[dict[str, Any]],
     *,
@@ -131,7 +144,7 @@ def build_spec(
     """Merge the sources and validate every field; raises SpecError naming the key."""
     fm = frontmatter.get("vitnotes") if isinstance(frontmatter, dict) else None
     note = _fields(fm, "vitnotes")
-    defaults = _fields((vault_config or {}).get("vitnotes", vault_config), ".vitnotes/config.yaml")
+    defaults = vault_defaults(vault_config)
     merged = {**defaults, **note}
 
     if "model" in note:

@@ -12,7 +12,7 @@ import inspect
 import re
 from typing import Any, Optional
 
-from vitnotes.errors import ModelError
+from vitnotes.errors import ModelError, first_line
 
 # create_model options that load weights or touch the network: never taken from a note's kwargs
 # (weights come only through the separate, checked `weights:` key).
@@ -132,7 +132,7 @@ def build_model(model: str, img_size: Optional[int], model_kwargs: dict[str, Any
         try:
             net = _create(model, kwargs, device, timm_kwargs)
         except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            first = first_line(exc)
             raise ModelError(f"timm could not build {model} on {device}: {first}",
                              "check the weights file and device") from exc
     net.eval()
@@ -142,7 +142,7 @@ def build_model(model: str, img_size: Optional[int], model_kwargs: dict[str, Any
 
 
 def _kwarg_error(model: str, kwargs: dict, exc: Exception) -> ModelError:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = first_line(exc)
     m = re.search(r"unexpected keyword argument '(\w+)'", text)
     if m:
         key = m.group(1)

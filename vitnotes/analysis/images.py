@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from vitnotes.analysis.report import EncodedImage, ImagesInfo
-from vitnotes.errors import SpecError
+from vitnotes.analysis.request import is_image_file
+from vitnotes.errors import SpecError, first_line
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
 # Photographs only: matplotlib's other sample images are a logo and clip art.
 MATPLOTLIB_PHOTOS = ("grace_hopper.jpg",)
 SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
@@ -71,7 +71,7 @@ def folder_images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise SpecError(f"images folder not found: {folder}", hint="check `images:` in the note's frontmatter")
     files = [p for p in folder.iterdir()
-             if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".") and p.is_file()]
+             if is_image_file(p)]
     return sorted(files, key=lambda p: (p.name.lower(), p.name))
 
 
@@ -113,7 +113,7 @@ def load_images(
         try:
             x = transform(_open_rgb(path, mode))
         except Exception as exc:  # noqa: BLE001 — PIL raises many types for one meaning: unreadable
-            why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            why = first_line(exc)[:120]
             skipped.append(f"{path.name}: {why}")
             if progress:
                 progress(f"warning: skipped unreadable image {path.name} ({why})")
@@ -133,11 +133,6 @@ def load_images(
 
 
 def encode_image(name: str, pixels: np.ndarray) -> EncodedImage:
-    """uint8 RGB as hex: plain JSON in the cached Report, no pickle."""
+    """uint8 RGB as hex: plain JSON in the cached Report, no pickle (``render.figures.decode_image`` reads it)."""
     h, w = pixels.shape[:2]
     return EncodedImage(name=name, height=int(h), width=int(w), rgb_hex=np.ascontiguousarray(pixels).tobytes().hex())
-
-
-def decode_image(img: EncodedImage) -> np.ndarray:
-    return np.frombuffer(bytes.fromhex(img.rgb_hex), dtype=np.uint8).reshape(img.height, img.width, 3)
-

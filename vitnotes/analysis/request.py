@@ -15,6 +15,14 @@ ALL_SECTIONS = STRUCTURE_SECTIONS + FIGURE_SECTIONS
 FORWARD_SECTIONS = ("attention_distance", "rollout")
 
 
+# The image files an `images:` folder contributes (read by analysis/images.py, keyed by cache.py).
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def is_image_file(path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTS and not path.name.startswith(".") and path.is_file()
+
+
 @dataclass(frozen=True)
 class AnalysisRequest:
     model: str

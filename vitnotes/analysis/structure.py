@@ -21,7 +21,7 @@ from vitnotes.analysis.report import (
     StageRow, TraceRow,
 )
 from vitnotes.analysis.request import AnalysisRequest
-from vitnotes.errors import ModelError
+from vitnotes.errors import ModelError, first_line
 
 Progress = Optional[Callable[[str], None]]
 
@@ -130,7 +130,7 @@ def profile_structure(req: AnalysisRequest, progress: Progress = None) -> Report
         try:
             rec = record(model, torch.zeros(1, *chw))
         except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            first = first_line(exc)
             raise ModelError(f"{req.model} fails in a forward at {chw[1]}×{chw[2]}: {first}",
                              "check img_size and model_kwargs") from None
         rec2 = None

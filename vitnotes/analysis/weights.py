@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 import torch
 
 from vitnotes.analysis.report import WeightsInfo
-from vitnotes.errors import WeightsError
+from vitnotes.errors import WeightsError, first_line
 
 TORCH_EXTS = (".pth", ".pt", ".bin", ".ckpt")
 SAFE_EXTS = (".safetensors",)
@@ -90,7 +90,7 @@ def _load_state_dict_file(model: torch.nn.Module, path: Path) -> None:
         # safetensors, or torch.load(weights_only=True): never unpickles arbitrary objects (DESIGN.md §7)
         state = load_state_dict(str(path), use_ema=True, device="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 — every reader error means the same thing to the user
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = first_line(exc)
         found = re.search(r"Unsupported globals: ([^.]+(?:\.[^ .]+)*)", msg)
         if found:
             raise WeightsError(
@@ -177,7 +177,7 @@ def _load_npz(model: torch.nn.Module, path: Path) -> None:
             hint=_npz_hint(model, path),
         ) from None
     except (ValueError, RuntimeError, OSError, EOFError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = first_line(exc)
         raise WeightsError(f"{path.name} does not load into {_arch(model)}: {msg[:240]}",
                            hint=_npz_hint(model, path)) from None
 

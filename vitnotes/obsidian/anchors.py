@@ -5,24 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from vitnotes.errors import SpecError
+from vitnotes.obsidian.vault import read_yaml_mapping
 from vitnotes.paths import templates_dir
 
 
 def _load(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: not valid YAML ({exc})".splitlines()[0], "fix the file or delete it") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}: must map section names to lists of anchors", "see templates/anchors.yaml")
-    return data
+    return read_yaml_mapping(path, "must map section names to lists of anchors", "see templates/anchors.yaml") or {}
 
 
 def _strings(path: Path, key: str, value) -> list[str]:

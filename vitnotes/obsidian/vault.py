@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from vitnotes.errors import SpecError
+from vitnotes.errors import SpecError, first_line
 
 # Files Obsidian writes into its config folder; any one of them marks a renamed config folder.
 _CONFIG_FILES = ("app.json", "appearance.json", "core-plugins.json", "community-plugins.json", "workspace.json")
@@ -46,6 +46,25 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}  # Obsidian falls back to defaults for a missing or broken file; so do we
     return data if isinstance(data, dict) else {}
+
+
+def read_yaml_mapping(path: Path, must: str, example: str) -> dict[str, Any] | None:
+    """A vitnotes settings file (``.vitnotes/*.yaml``): its mapping, None when absent or empty.
+
+    Unlike Obsidian's own files, a broken one is an error (SpecError naming the file): silently
+    ignoring a user's settings would fill notes the user did not ask for.
+    """
+    import yaml
+
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: not valid YAML ({first_line(exc)})", "fix the file or delete it") from None
+    if data is not None and not isinstance(data, dict):
+        raise SpecError(f"{path}: {must}", example)
+    return data
 
 
 class Vault:
@@ -110,8 +129,7 @@ class Vault:
             return str(path)
 
     def _inside(self, p: Path) -> bool:
-        p = Path(os.path.normpath(p))
-        return p == self.root or self.root in p.parents
+        return Path(os.path.normpath(p)).is_relative_to(self.root)
 
     def attachment_dir(self, note_path: Path | str) -> Path:
         """Where figures for this note go (``attachmentFolderPath``); not created here."""
@@ -197,7 +215,7 @@ class Vault:
             return True
         if any(part.startswith(".") for part in rel.parts):
             return True  # Obsidian itself ignores dot-files and dot-folders
-        if self.templates_folder is not None and (p == self.templates_folder or self.templates_folder in p.parents):
+        if self.templates_folder is not None and p.is_relative_to(self.templates_folder):
             return True
         name = p.name.lower()
         if any(c in name for c in _CONFLICT):
@@ -207,18 +225,3 @@ class Vault:
 
             return name[:-4].rsplit(".", 1)[-1] in ALL_SECTIONS
         return False
-
-    # ------------------------------------------------------------------ paths from notes
-    def resolve_inside(self, user_path: str | Path, key: str) -> Path:
-        """A path from a note: relative to the vault root and inside it; absolute paths as typed."""
-        raw = str(user_path)
-        p = Path(os.path.expanduser(raw))
-        if p.is_absolute():
-            return p
-        out = Path(os.path.normpath(self.root / p))
-        if not self._inside(out):
-            raise SpecError(
-                f"`{key}`: {raw!r} points outside the vault ({self.root})",
-                "use a path inside the vault (relative to its root), or type an absolute path",
-            )
-        return out

@@ -37,7 +37,7 @@ def _target(path: Path, vault_root: Path | None) -> Path:
         vault_root = Vault.for_note(path).root
     root = Path(vault_root).resolve()
     target = Path(path).resolve()
-    if target != root and root not in target.parents:
+    if not target.is_relative_to(root):
         raise NoteError(
             f"{path}: resolves to {target}, outside the vault {root}",
             "vitnotes never writes through a symlink out of the vault; fill the real file inside a vault",

@@ -105,13 +105,6 @@ def _title(report: Report, what: str, width: int = 80) -> str:
     return f"{head}\nweights: {label}"
 
 
-def _images_note(report: Report) -> str:
-    im = report.images
-    if im is None:
-        return ""
-    return f"{im.count} image{'s' if im.count != 1 else ''} ({im.source})"
-
-
 def _distance(report: Report):
     ad = report.attention_distance
     mad = np.asarray(ad.mad_px, dtype=float)  # [layer, head]
@@ -227,7 +220,7 @@ def _rollout(report: Report):
     rows, cols = ro.grid
     fig = _figure(max(5.6, 2.0 * n + 0.4), 4.8)
     for i, (img, mask) in enumerate(zip(ro.images, ro.masks)):
-        pix = _decode(img).astype(float) / 255.0
+        pix = decode_image(img).astype(float) / 255.0
         m = np.asarray(mask, dtype=float).reshape(rows, cols)
         m = m / m.max() if m.max() > 0 else m
         up = _upsample(m, img.height, img.width)
@@ -245,8 +238,9 @@ def _rollout(report: Report):
     return fig
 
 
-def _decode(img) -> np.ndarray:
-    """EncodedImage -> uint8 [H, W, 3] (hex in the Report; no torch needed to draw it)."""
+def decode_image(img) -> np.ndarray:
+    """EncodedImage -> uint8 [H, W, 3] (hex in the Report; no torch needed to draw it); inverse of
+    ``analysis.images.encode_image``."""
     return np.frombuffer(bytes.fromhex(img.rgb_hex), dtype=np.uint8).reshape(img.height, img.width, 3)
 
 

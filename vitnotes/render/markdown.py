@@ -443,7 +443,7 @@ def _downsampling_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 
 
 def _block_view(report: Report, ctx: RenderContext) -> dict[str, Any]:
-    rows = [(r.stage, r.shape, f"`{r.module}`" if r.module else "", r.note) for r in report.shapes.block]
+    rows = [_shape_cells(r) for r in report.shapes.block]
     per_block = sum(r.count for r in report.params.block)
     return {"rows": rows, "d": _dims(report), "params": fmt_params(per_block) if per_block else ""}
 
