@@ -124,3 +124,11 @@ def test_frontmatter_rules(tmp_path):
         read_note(p)
     with pytest.raises(NoteError, match="no such note"):
         read_note(tmp_path / "missing.md")
+
+
+def test_text_after_a_marker_is_named_as_such():
+    text = region("shapes", "t").replace("<!-- vitnotes:end shapes -->", "<!-- vitnotes:end shapes --> my note")
+    with pytest.raises(NoteError, match="line 5: text after a vitnotes marker on the same line"):
+        find_regions(text)
+    with pytest.raises(NoteError, match="line 1: malformed vitnotes marker"):
+        find_regions("<!-- vitnotes:begin -->\n")

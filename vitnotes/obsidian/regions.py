@@ -29,6 +29,17 @@ _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 _BEGIN = re.compile(rf"^([ \t]*)<!--[ \t]*vitnotes:begin[ \t]+({_NAME})(?:[ \t]+sha=([0-9A-Fa-f]*))?[ \t]*-->[ \t]*$")
 _END = re.compile(rf"^([ \t]*)<!--[ \t]*vitnotes:end[ \t]+({_NAME})[ \t]*-->[ \t]*$")
 _MARKERISH = re.compile(r"^[ \t]*<!--[ \t]*vitnotes:")
+_AFTER_MARKER = re.compile(r"-->[ \t]*\S")
+
+
+def _malformed(i: int, content: str) -> NoteError:
+    """A marker vitnotes cannot read; say what is wrong when it can tell."""
+    if _AFTER_MARKER.search(content):
+        return NoteError(f"line {i + 1}: text after a vitnotes marker on the same line",
+                         "move that text to a line of its own, then fill again")
+    return NoteError(f"line {i + 1}: malformed vitnotes marker", "delete it or restore it, then fill again")
+
+
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
 
 
@@ -181,7 +192,7 @@ def scan(text_or_lines: str | list[Line]) -> Scan:
                     "delete the stray marker, then fill again",
                 )
             elif _MARKERISH.match(content):
-                raise NoteError(f"line {i + 1}: malformed vitnotes marker", "delete it or restore it, then fill again")
+                raise _malformed(i, content)
             continue
         m = _BEGIN.match(content)
         if m:
@@ -201,7 +212,7 @@ def scan(text_or_lines: str | list[Line]) -> Scan:
                 "delete the stray marker, then fill again",
             )
         if _MARKERISH.match(content):
-            raise NoteError(f"line {i + 1}: malformed vitnotes marker", "delete it or restore it, then fill again")
+            raise _malformed(i, content)
         opened = _fence_open(content)
         if opened:
             fence = opened
