@@ -308,7 +308,9 @@ def test_model_line_says_which_model_and_settings():
     tiny = _analyze("vit_tiny_patch16_224", img_size=112, model_kwargs={"depth": 2})
     text = render_sections(tiny, ["card"], RenderContext())["card"]
     first = text.split("\n", 1)[0]
-    assert "`vit_tiny_patch16_224`" in first and "112×112 px" in first and "depth=2" in first
+    assert first == "*`vit_tiny_patch16_224` · input 112×112 · kwargs depth=2*"
+    noted = render_sections(tiny, ["card"], RenderContext(model_source="from this note's frontmatter"))["card"]
+    assert noted.startswith("*`vit_tiny_patch16_224` · input 112×112 · kwargs depth=2 · from this note's frontmatter*")
     custom = render_sections(tiny, ["card"], RenderContext(model_line="from the cache"))["card"]
     assert custom.startswith("*from the cache*")
 

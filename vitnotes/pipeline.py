@@ -58,15 +58,8 @@ class FillResult:
         return f"{self.status} {name} ({detail}){extra}"
 
 
-def _model_line(report: Report, spec) -> str:
-    bits = [f"`{report.model}`"]
-    if report.card.img_size:
-        bits.append("input " + "×".join(str(v) for v in report.card.img_size))
-    if report.model_kwargs:
-        bits.append("kwargs " + ", ".join(f"{k}={v}" for k, v in report.model_kwargs.items()))
-    bits.append({"frontmatter": "from this note's frontmatter", "--model": "from --model",
-                 "vault config": "from .vitnotes/config.yaml", "default": "vitnotes' default"}[spec.source])
-    return " · ".join(bits)
+MODEL_SOURCES = {"frontmatter": "from this note's frontmatter", "--model": "from --model",
+                 "vault config": "from .vitnotes/config.yaml", "default": "vitnotes' default"}
 
 
 def _analyze(req: AnalysisRequest, cache, use_cache: bool, progress: Progress) -> tuple[Report, dict[str, bytes]]:
@@ -118,7 +111,7 @@ def _render(path: Path, vault, spec, report: Report, figures: dict[str, bytes]) 
         template_dirs=default_template_dirs(vault.root),
         vault_root=vault.root,
         bytecode_cache=vault.root / ".vitnotes" / "cache" / "jinja",
-        model_line=_model_line(report, spec),
+        model_source=MODEL_SOURCES[spec.source],
     )
     return render_sections(report, spec.sections, ctx)
 

@@ -40,7 +40,8 @@ class RenderContext:
 
     figures: dict[str, str] = field(default_factory=dict)  # section -> ready embed, e.g. ![[ViT.pos_embed.png]]
     template_dirs: list[Path] = field(default_factory=list)  # overrides first; shipped dir appended if absent
-    model_line: str = ""  # provenance line; "" = built from the Report
+    model_source: str = ""  # where the model and settings came from, for the provenance line
+    model_line: str = ""  # a provenance line of the caller's own; "" = build_model_line(report, model_source)
     on_error: str = "raise"  # "raise" a SectionTemplateError, or "callout": that section becomes a warning
     max_trace_rows: int = MAX_TRACE_ROWS
     vault_root: Optional[Path] = None  # paths inside it are shown relative: a note must not depend on where the vault lives
@@ -69,7 +70,7 @@ def render_sections(report: Report, sections: Sequence[str],
     """LF Markdown per section, unindented, ending in one newline (the note engine indents)."""
     ctx = ctx or RenderContext()
     env = make_environment(ctx.template_dirs, ctx.bytecode_cache)
-    model_line = ctx.model_line or build_model_line(report)
+    model_line = ctx.model_line or build_model_line(report, ctx.model_source)
     out: dict[str, str] = {}
     for section in sections:
         builder = VIEWS.get(section, lambda r, c: {})
@@ -146,19 +147,18 @@ def tidy(text: str) -> str:
     return body + "\n"
 
 
-def build_model_line(report: Report) -> str:
-    """One line of provenance: model, input size, kwargs, library versions."""
-    card = report.card
-    parts = [f"`{report.model}` ({card.family})" if card.family else f"`{report.model}`"]
-    if card.img_size:
-        parts.append(f"input {fmt_shape(card.img_size)} px")
+def build_model_line(report: Report, source: str = "") -> str:
+    """One line of provenance on every section: which model and settings it was computed for, and
+    where they came from (e.g. "from this note's frontmatter")."""
+    parts = [f"`{report.model}`"]
+    if report.card.img_size:
+        parts.append(f"input {fmt_shape(report.card.img_size)}")
     if report.model_kwargs:
         kwargs = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(report.model_kwargs.items()))
         parts.append("kwargs " + kwargs.replace("`", "'"))
-    versions = [f"{k} {report.versions[k]}" for k in ("timm", "torch", "vitnotes") if report.versions.get(k)]
-    if versions:
-        parts.append(", ".join(versions))
-    return "vitnotes · " + " · ".join(parts)
+    if source:
+        parts.append(source)
+    return " · ".join(parts)
 
 
 def weights_label(report: Report) -> str:
