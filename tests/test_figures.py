@@ -15,9 +15,12 @@ from vitnotes.analysis.figures_data import add_figure_data, embed_filters
 from vitnotes.analysis.report import (
     Card, EncodedImage, Macs, Params, Report, Rollout, Shapes,
 )
-from vitnotes.analysis.request import FIGURE_SECTIONS, AnalysisRequest
+from vitnotes.analysis.request import AnalysisRequest
 from vitnotes.render import figures
 from vitnotes.render.figures import render_figures
+from vitnotes.sections import figure_sections
+
+FIGURE_SECTIONS = figure_sections()
 
 TINY = {"patch_size": 8, "embed_dim": 64, "depth": 2, "num_heads": 2, "num_classes": 10}
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from vitnotes.analysis.request import STRUCTURE_SECTIONS
 from vitnotes.pipeline import FillOptions, fill_note
+from vitnotes.sections import structural_names
+
+STRUCTURE_SECTIONS = structural_names()
 
 SEED = Path(__file__).resolve().parent / "data" / "paper-study-ViT.md"  # ../shared/seed's note, verbatim
 EXAMPLE = Path(__file__).resolve().parents[1] / "vault_example"

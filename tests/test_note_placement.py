@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from vitnotes.analysis.request import ALL_SECTIONS
 from vitnotes.errors import NoteError, SpecError
 from vitnotes.obsidian.anchors import load_anchors
 from vitnotes.obsidian.regions import HEADING, find_regions, merge
+from vitnotes.sections import names
+
+ALL_SECTIONS = names()
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "paper-study-ViT.md"
 if not SEED.exists():  # the checkout may sit elsewhere; the lead's copy is the same file

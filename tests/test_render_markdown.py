@@ -23,11 +23,13 @@ from markdown_it import MarkdownIt
 from vitnotes.analysis.report import (
     AttentionDistance, EmbedFilters, EncodedImage, ImagesInfo, PosEmbedSimilarity, Report, Rollout, WeightsInfo,
 )
-from vitnotes.analysis.request import ALL_SECTIONS, STRUCTURE_SECTIONS
 from vitnotes.render.markdown import (
     RenderContext, SectionTemplateError, mermaid_text, render_error, render_sections, shipped_template_dir,
 )
 from vitnotes.render.numbers import callout, fmt_int, fmt_macs, fmt_params, fmt_pct, md_cell, md_table, si
+from vitnotes.sections import names, structural_names
+
+ALL_SECTIONS, STRUCTURE_SECTIONS = names(), structural_names()
 
 MD = MarkdownIt("commonmark").enable("table")
 SEPARATOR = re.compile(r"^(?:> ?)*\|(?: *:?-{3,}:? *\|)+ *$")
@@ -371,7 +373,7 @@ def test_rendering_never_imports_torch(vit_b, tmp_path):
         "import sys, json\n"
         "from vitnotes.analysis.report import Report\n"
         "from vitnotes.render.markdown import render_sections, RenderContext\n"
-        "from vitnotes.analysis.request import ALL_SECTIONS\n"
+        "from vitnotes.sections import names\nALL_SECTIONS = names()\n"
         f"r = Report.from_json(open({str(saved)!r}).read())\n"
         "out = render_sections(r, ALL_SECTIONS, RenderContext())\n"
         "print(json.dumps(['torch' in sys.modules, len(out)]))\n"

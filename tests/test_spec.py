@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from vitnotes.analysis.request import ALL_SECTIONS
 from vitnotes.errors import SpecError
+from vitnotes.sections import names
 from vitnotes.spec import DEFAULT_MODEL, build_spec, check_model_kwargs
+
+ALL_SECTIONS = names()
 
 
 def spec(fm, tmp_path, **kw):

@@ -43,18 +43,20 @@ def _json_arg(text: str) -> dict:
 
 
 def _sections_arg(text: str) -> tuple[str, ...]:
-    from vitnotes.analysis.request import ALL_SECTIONS
+    from vitnotes.sections import names as section_names
 
+    known = section_names()
     names = tuple(s.strip() for s in text.split(",") if s.strip())
-    bad = [s for s in names if s not in ALL_SECTIONS]
+    bad = [s for s in names if s not in known]
     if bad:
-        raise argparse.ArgumentTypeError(f"unknown section {bad[0]!r}; choose from {', '.join(ALL_SECTIONS)}")
+        raise argparse.ArgumentTypeError(f"unknown section {bad[0]!r}; choose from {', '.join(known)}")
     return names
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
     from vitnotes.analysis import analyze
-    from vitnotes.analysis.request import STRUCTURE_SECTIONS, AnalysisRequest
+    from vitnotes.analysis.request import AnalysisRequest
+    from vitnotes.sections import structural_names
     from vitnotes.spec import check_model_kwargs, resolve_user_path
 
     check_model_kwargs(args.kwargs, key="--kwargs")
@@ -62,7 +64,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         model=args.model,
         img_size=args.img_size,
         model_kwargs=args.kwargs,
-        sections=args.sections or STRUCTURE_SECTIONS,
+        sections=args.sections or structural_names(),
         weights=str(resolve_user_path(args.weights, None, key="--weights")) if args.weights else None,
         pretrained=args.pretrained,
         images=str(resolve_user_path(args.images, None, key="--images", folder=True)) if args.images else None,

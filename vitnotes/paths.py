@@ -9,7 +9,7 @@ def templates_dir() -> Path:
     """The shipped templates folder, in a source checkout and in an installed wheel alike."""
     here = Path(__file__).resolve().parent
     source = here.parent / "templates"
-    if (source / "anchors.yaml").exists() or (source / "sections").is_dir():
+    if (source / "sections").is_dir():
         return source
     from importlib.resources import files
 

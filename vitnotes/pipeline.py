@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from vitnotes.analysis.report import Report
-from vitnotes.analysis.request import FIGURE_SECTIONS, AnalysisRequest
+from vitnotes.analysis.request import AnalysisRequest
 from vitnotes.errors import NoteError, SpecError, VitnotesError
 
 Progress = Optional[Callable[[str], None]]
@@ -64,8 +64,9 @@ MODEL_SOURCES = {"frontmatter": "from this note's frontmatter", "--model": "from
 
 def _analyze(req: AnalysisRequest, cache, use_cache: bool, progress: Progress) -> tuple[Report, dict[str, bytes]]:
     from vitnotes.cache import cache_key
+    from vitnotes.sections import figure_sections as drawn
 
-    figure_sections = tuple(s for s in req.sections if s in FIGURE_SECTIONS)
+    figure_sections = drawn(req.sections)
     key = cache_key(req)
     if use_cache:
         hit = cache.get(key, figure_sections)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from vitnotes.analysis.request import ALL_SECTIONS, AnalysisRequest
+from vitnotes import sections as registry
+from vitnotes.analysis.request import AnalysisRequest
 from vitnotes.errors import SpecError
 
 DEFAULT_MODEL = "vit_base_patch16_224"
@@ -30,7 +31,7 @@ class NoteSpec:
     pretrained: bool = False
     images: Optional[Path] = None
     num_images: int = 16
-    sections: tuple[str, ...] = ALL_SECTIONS
+    sections: tuple[str, ...] = field(default_factory=registry.names)
 
     def request(self, device: str = "cpu") -> AnalysisRequest:
         return AnalysisRequest(
@@ -158,14 +159,15 @@ def build_spec(
     if not isinstance(model, str) or not model.strip():
         raise SpecError("vitnotes.model must be a timm model name", "e.g. vit_base_patch16_224")
 
-    sections = merged.get("sections", ALL_SECTIONS)
+    known = registry.names()
+    sections = merged.get("sections", known)
     if isinstance(sections, str):
         sections = [s.strip() for s in sections.split(",")]
     if not isinstance(sections, (list, tuple)) or not sections:
-        raise SpecError("vitnotes.sections must be a list of section names", f"choose from {', '.join(ALL_SECTIONS)}")
+        raise SpecError("vitnotes.sections must be a list of section names", f"choose from {', '.join(known)}")
     for s in sections:
-        if s not in ALL_SECTIONS:
-            raise SpecError(f"vitnotes.sections: unknown section {s!r}", _suggest(str(s), ALL_SECTIONS))
+        if s not in known:
+            raise SpecError(f"vitnotes.sections: unknown section {s!r}", _suggest(str(s), known))
 
     img_size = merged.get("img_size")
     pretrained = merged.get("pretrained", False)

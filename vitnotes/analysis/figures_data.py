@@ -10,10 +10,8 @@ from typing import Callable, Optional
 
 import torch
 
-from vitnotes.analysis.report import (
-    AttentionDistance, EmbedFilters, PosEmbedSimilarity, Report, Rollout,
-)
-from vitnotes.analysis.request import FIGURE_SECTIONS, FORWARD_SECTIONS, AnalysisRequest
+from vitnotes.analysis.report import AttentionDistance, EmbedFilters, PosEmbedSimilarity, Report, Rollout
+from vitnotes.analysis.request import AnalysisRequest
 from vitnotes.errors import ModelError, SpecError
 
 Progress = Optional[Callable[[str], None]]
@@ -28,8 +26,9 @@ def add_figure_data(report: Report, req: AnalysisRequest, progress: Progress = N
     """Fill report.weights/images/attention_distance/pos_embed/filters/rollout as ``req.sections`` asks."""
     from vitnotes.analysis.attention import vit_geometry
     from vitnotes.analysis.weights import create_model, load_weights
+    from vitnotes.sections import needing
 
-    wanted = [s for s in FIGURE_SECTIONS if s in req.sections]
+    wanted = list(needing("weights", req.sections))
     if not wanted:
         return
     if progress:
@@ -53,7 +52,7 @@ def add_figure_data(report: Report, req: AnalysisRequest, progress: Progress = N
         report.filters = embed_filters(model)
         if report.filters is None:
             report.unavailable["filters"] = f"{req.model}'s patch embedding is not a single convolution"
-    if any(s in FORWARD_SECTIONS for s in wanted):
+    if needing("forward", wanted):
         _attention_pass(report, req, model, geo, wanted, progress)
 
 

@@ -1,18 +1,18 @@
-"""What the analyzer is asked: plain data, no notes, no torch (DESIGN.md §2)."""
+"""What the analyzer is asked: plain data, no notes, no torch (docs/DESIGN.md).
+
+Which analysis passes a request runs follows from its sections through the section registry
+(``vitnotes.sections``): each section declares the facts it needs.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
-STRUCTURE_SECTIONS = (
-    "card", "shapes", "params", "flops", "patch", "downsampling", "block", "cls",
-    "equations", "diagram", "heads",
-)
-FIGURE_SECTIONS = ("attention_distance", "pos_embed", "filters", "rollout")
-ALL_SECTIONS = STRUCTURE_SECTIONS + FIGURE_SECTIONS
-# Sections whose numbers need a real forward over images (the rest need weights at most).
-FORWARD_SECTIONS = ("attention_distance", "rollout")
+from vitnotes import sections as registry
+from vitnotes.sections import Fact
+
+FlopsBackend = Literal["dispatch", "fvcore"]
 
 
 # The image files an `images:` folder contributes (read by analysis/images.py, keyed by cache.py).
@@ -28,20 +28,25 @@ class AnalysisRequest:
     model: str
     img_size: Optional[int] = None
     model_kwargs: dict[str, Any] = field(default_factory=dict)
-    sections: tuple[str, ...] = ALL_SECTIONS
+    sections: tuple[str, ...] = field(default_factory=registry.names)
     weights: Optional[str] = None  # absolute path to a local checkpoint
     pretrained: bool = False  # use a Hugging Face cache already on disk; never download
     images: Optional[str] = None  # absolute path to a folder of images
     num_images: int = 16
     device: str = "cpu"
-    flops_backend: str = "dispatch"  # or "fvcore" (cross-check, real CPU tensors)
+    flops_backend: FlopsBackend = "dispatch"  # or "fvcore" (cross-check, real CPU tensors)
     seed: int = 0
     scaling_sizes: tuple[int, ...] = (224, 384, 512)
 
     @property
+    def facts(self) -> frozenset[Fact]:
+        """The analysis passes this request's sections need."""
+        return registry.facts(self.sections)
+
+    @property
     def needs_weights(self) -> bool:
-        return any(s in FIGURE_SECTIONS for s in self.sections)
+        return "weights" in self.facts
 
     @property
     def needs_forward(self) -> bool:
-        return any(s in FORWARD_SECTIONS for s in self.sections)
+        return "forward" in self.facts

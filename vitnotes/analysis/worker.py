@@ -19,9 +19,6 @@ from types import SimpleNamespace
 from vitnotes import errors
 from vitnotes.analysis.request import AnalysisRequest
 
-# What the weight/image pass adds to a Report (see figures_data.add_figure_data).
-FIGURE_FIELDS = ("weights", "images", "attention_distance", "pos_embed", "filters", "rollout", "unavailable")
-
 
 def request_to_json(req: AnalysisRequest) -> str:
     return json.dumps(asdict(req))
@@ -44,8 +41,10 @@ def error_from_json(data: dict) -> errors.VitnotesError:
 def figure_fields(req: AnalysisRequest, progress=None) -> dict:
     """Run the weight/image pass and return just the fields it sets (dataclasses or None)."""
     from vitnotes.analysis.figures_data import add_figure_data
+    from vitnotes.sections import figure_fields
 
-    holder = SimpleNamespace(**{name: None for name in FIGURE_FIELDS})
+    # What the weight/image pass adds to a Report: the fields the section registry names.
+    holder = SimpleNamespace(**{name: None for name in figure_fields()})
     holder.unavailable = {}
     add_figure_data(holder, req, progress=progress)
     return vars(holder)

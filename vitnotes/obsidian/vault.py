@@ -221,7 +221,7 @@ class Vault:
         if any(c in name for c in _CONFLICT):
             return True
         if name.endswith(".png") and re.search(r"\.[a-z_]+\.png$", name):
-            from vitnotes.analysis.request import ALL_SECTIONS
+            from vitnotes.sections import is_section
 
-            return name[:-4].rsplit(".", 1)[-1] in ALL_SECTIONS
+            return is_section(name[:-4].rsplit(".", 1)[-1])
         return False

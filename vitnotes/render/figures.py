@@ -23,22 +23,23 @@ CJK_FONTS = (
     "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
     "Hiragino Sans GB", "Heiti SC", "Arial Unicode MS",
 )
-FIGURES = ("attention_distance", "pos_embed", "filters", "rollout")
 
 
 def render_figures(report: Report, sections: Iterable[str]) -> dict[str, bytes]:
-    """PNG bytes for each asked figure section whose numbers are in ``report``."""
-    wanted = [s for s in FIGURES if s in set(sections) and getattr(report, s, None) is not None]
+    """PNG bytes for each asked figure section (see the section registry) whose numbers are in ``report``."""
+    from vitnotes.sections import figure_sections, get
+
+    wanted = [get(s) for s in figure_sections(sections) if get(s).has_figure(report)]
     if not wanted:
         return {}
     import matplotlib
 
-    drawers = {"attention_distance": _distance, "pos_embed": _pos_embed, "filters": _filters, "rollout": _rollout}
     out = {}
     with matplotlib.rc_context(_rc()), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from")  # no CJK font: boxes, not noise
-        for s in wanted:
-            out[s] = _png(drawers[s](report))
+        for section in wanted:
+            assert section.draw is not None  # figure_sections() lists only sections with a drawer
+            out[section.name] = _png(section.draw(report))
     return out
 
 
@@ -46,8 +47,8 @@ def warm_up() -> None:
     """Import matplotlib's figure machinery and load its font list now (the fill pipeline calls this
     while the analyzer's worker runs the forward), so drawing later starts at once."""
     _rc()
-    from matplotlib.backends import backend_agg  # noqa: F401
     from matplotlib import figure  # noqa: F401
+    from matplotlib.backends import backend_agg  # noqa: F401
 
 
 def _rc() -> dict:

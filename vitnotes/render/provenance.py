@@ -1,0 +1,47 @@
+"""Provenance and labels: which model, settings, weights and images a section was computed from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+from vitnotes.analysis.report import Report
+from vitnotes.render.numbers import fmt_shape
+
+
+def build_model_line(report: Report, source: str = "") -> str:
+    """One line of provenance on every section: which model and settings it was computed for, and
+    where they came from (e.g. "from this note's frontmatter")."""
+    parts = [f"`{report.model}`"]
+    if report.card.img_size:
+        parts.append(f"input {fmt_shape(report.card.img_size)}")
+    if report.model_kwargs:
+        kwargs = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(report.model_kwargs.items()))
+        parts.append("kwargs " + kwargs.replace("`", "'"))
+    if source:
+        parts.append(source)
+    return " · ".join(parts)
+
+
+def weights_label(report: Report) -> str:
+    """What every weight-dependent figure says; random weights always say they are not trained."""
+    w = report.weights
+    if w is None:
+        return "weights: unknown"
+    label = w.label or (w.source if w.kind != "random" else "")
+    if w.kind == "random":
+        seed = f" (seed {w.seed})" if w.seed is not None else ""
+        if "not a trained model" not in label:
+            label = (label + " — " if label else f"random init{seed} — ") + "not a trained model"
+    return label or w.kind
+
+
+def shown_path(source: str, root: Optional[Path]) -> str:
+    """`Attachments/samples` rather than /home/me/vault/Attachments/samples, when inside the vault."""
+    if root is None or not Path(source).is_absolute():
+        return source
+    try:
+        return Path(source).relative_to(root).as_posix() or "."
+    except ValueError:
+        return source

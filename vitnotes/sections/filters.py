@@ -1,0 +1,30 @@
+"""Principal components of the patch-embedding filters (ViT paper, Fig. 7 left)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from vitnotes.analysis.report import Report
+from vitnotes.render.figure_view import drawn_by, figure_view
+from vitnotes.render.numbers import fmt_pct
+from vitnotes.sections._section import Section
+
+
+def extra(report: Report, data: Any) -> dict[str, Any]:
+    ev = data.explained_variance
+    return {"k": len(data.components), "patch": data.patch_size, "chans": data.in_chans,
+            "explained": fmt_pct(sum(ev)) if ev else "",
+            "first": ", ".join(fmt_pct(v) for v in ev[:5])}
+
+
+def why_missing(report: Report, who: str) -> Optional[str]:
+    if not report.card.patch_size:
+        return f"{who} has no patch-embedding projection E: no embedding filters to show."
+    return None
+
+
+SECTION = Section(
+    name="filters", order=140, needs=("weights",),
+    view=figure_view("filters", extra, why_missing),
+    anchors=(), draw=drawn_by("_filters"), report_field="filters",
+)

@@ -1,0 +1,51 @@
+"""MACs (and FLOPs = 2 × MACs): total, by group and op kind, and how they scale with input size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vitnotes.analysis.report import Report
+from vitnotes.render.context import RenderContext
+from vitnotes.render.numbers import fmt_int, fmt_macs, fmt_pct, si
+from vitnotes.sections._section import Section
+
+
+def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
+    m = report.macs
+    total = m.total or 1
+
+    def rows(items):
+        return [(r.name, si(r.macs, 2), si(2 * r.macs, 2), fmt_pct(r.macs / total)) for r in items]
+
+    scaling = []
+    base = report.scaling[0] if report.scaling else None
+    quadratic = any(pt.attention_matmul_macs for pt in report.scaling)  # no attention: no N² columns
+    for pt in report.scaling:
+        tok = pt.num_tokens
+        if not quadratic:
+            scaling.append((f"{pt.img_size}×{pt.img_size}", fmt_macs(pt.macs),
+                            f"×{pt.macs / base.macs:.2f}" if base and base.macs else "—",
+                            f"×{(pt.img_size / base.img_size) ** 2:.2f}"))
+            continue
+        scaling.append((
+            f"{pt.img_size}×{pt.img_size}", fmt_int(tok) if tok else "—", fmt_macs(pt.macs),
+            si(pt.attention_matmul_macs, 2), fmt_pct(pt.attention_matmul_macs / pt.macs if pt.macs else None),
+            f"×{pt.macs / base.macs:.2f}" if base and base.macs else "—",
+            f"×{pt.attention_matmul_macs / base.attention_matmul_macs:.2f}" if base and base.attention_matmul_macs else "—",
+            f"×{(tok / base.num_tokens) ** 2:.2f}" if base and tok and base.num_tokens else "—",
+        ))
+    return {
+        "total": fmt_macs(m.total), "total_macs": fmt_int(m.total), "convention": m.convention,
+        "backend": m.backend, "counted": list(m.counted), "not_counted": list(m.not_counted),
+        "dispatch_total": fmt_macs(m.dispatch_total) if getattr(m, "dispatch_total", None) else "",
+        "by_group": rows(m.by_group), "by_op": rows(m.by_op),
+        "attention_share": fmt_pct(m.attention_share) if m.attention_share is not None else "",
+        "mlp_share": fmt_pct(m.mlp_share) if m.mlp_share is not None else "",
+        "scaling": scaling, "scaling_quadratic": quadratic, "activations": fmt_int(m.activations) if m.activations else "",
+    }
+
+
+SECTION = Section(
+    name="flops", order=40, needs=("structure", "scaling"), view=view,
+    anchors=("**性能指标:**", "性能指标", "FLOPs"),
+)
