@@ -135,3 +135,67 @@ def test_meta_and_cpu_traces_count_the_same():
         m = build_model("vit_tiny_patch16_224", None, kwargs, device=device)
         totals.append(record(m, torch.zeros(1, 3, 224, 224, device=device)).total_macs)
     assert totals[0] == totals[1]
+
+
+def test_a_model_ending_in_global_average_pooling_counts_c_h_w_for_it():
+    """PyTorch lowers a 1×1 adaptive pool to aten.mean.dim; fvcore counts C·H·W for it."""
+    model = build_model("resnet18", None, {}, device="meta")
+    rec = record(model, torch.zeros(1, 3, 224, 224, device="meta"))
+    pools = [o for o in rec.ops if o.kind == "pooling"]
+    assert [(o.op, o.module) for o in pools] == [("aten.mean.dim", "global_pool.pool")]
+    assert pools[0].macs == 512 * 7 * 7
+    x = torch.randn(2, 6, 5, 4)
+    assert _macs(nn.AdaptiveAvgPool2d(1), x) == x.numel()  # the lowering, on a real tensor
+    assert _macs(nn.AdaptiveMaxPool2d(1), x) == 0 and _macs(nn.MaxPool2d(2), x) == 0  # fvcore: no max
+
+
+def _lstm_macs(t, b, i, h, layers, bidirectional):
+    """Analytic: per step, sequence and direction the gates are W_ih·x (4H×I) + W_hh·h (4H×H)."""
+    dirs = 2 if bidirectional else 1
+    total, width = 0, i
+    for _ in range(layers):
+        total += dirs * t * b * 4 * h * (width + h)
+        width = dirs * h
+    return total
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_counts_the_analytic_gates_on_meta_and_in_the_fused_cpu_kernel(bidirectional):
+    counts = {}
+    for device in ("meta", "cpu"):
+        lstm = nn.LSTM(8, 4, num_layers=2, batch_first=True, bidirectional=bidirectional, device=device)
+        rec = record(lstm, torch.randn(3, 5, 8, device=device))
+        counts[device] = rec.total_macs
+        assert {o.kind for o in rec.ops if o.macs} == {"recurrent"}
+    assert counts["meta"] == counts["cpu"] == _lstm_macs(5, 3, 8, 4, 2, bidirectional)
+
+
+def test_sequencer_lstm_counts_the_same_on_meta_and_cpu():
+    """sequencer2d's BiLSTM2d: decomposed into addmms on meta, one mkldnn_rnn_layer per
+    direction on CPU; both must give the same MACs (a tiny config keeps it fast)."""
+    kw = dict(layers=(1, 1, 1, 1), embed_dims=(16, 32, 32, 32), hidden_sizes=(8, 16, 16, 16))
+    recs = {}
+    for device in ("meta", "cpu"):
+        model = build_model("sequencer2d_s", None, kw, device=device)
+        recs[device] = record(model, torch.zeros(1, 3, 64, 64, device=device))
+    assert any("mkldnn_rnn_layer" in o.op for o in recs["cpu"].ops)
+    assert recs["meta"].total_macs == recs["cpu"].total_macs
+    lstm = {d: sum(o.macs for o in r.ops if o.kind == "recurrent") for d, r in recs.items()}
+    # Per block two bidirectional LSTMs (vertical, horizontal), each over all G rows (columns)
+    # of G steps, on the block's G×G×C grid (NHWC) with hidden size H.
+    grids = [recs["meta"].module_inputs[f"stages.{i}.blocks.0"][0] for i in range(4)]
+    assert grids[0] == (1, 9, 9, 16)  # 64 px through the 7×7 patch stem
+    analytic = sum(2 * _lstm_macs(g[1], g[2], g[3], h, 1, True) for g, h in zip(grids, (8, 16, 16, 16)))
+    assert lstm["meta"] == lstm["cpu"] == analytic
+
+
+def test_counted_lists_are_the_rule_table():
+    from vitnotes.analysis.recorder import COUNTED, NOT_COUNTED, RULES
+
+    assert COUNTED == list(dict.fromkeys(r.text for r in RULES if r.counted))
+    assert NOT_COUNTED == list(dict.fromkeys(r.text for r in RULES if not r.counted))
+    assert not set(COUNTED) & set(NOT_COUNTED)
+    # every op a rule says it does not count really counts 0
+    x = torch.randn(1, 4, 6, 6)
+    for mod in (nn.GELU(), nn.ReLU(), nn.SiLU(), nn.Softmax(-1), nn.MaxPool2d(2), nn.AvgPool2d(2)):
+        assert _macs(mod, x) == 0, mod

@@ -26,20 +26,6 @@ from torch.utils.module_tracker import ModuleTracker
 
 aten = torch.ops.aten
 
-COUNTED = [
-    "convolution (batch·K·out spatial, bias not counted)",
-    "linear / matmul / bmm (m·n·k)",
-    "attention matmuls QKᵀ and AV, fused SDPA kernels included",
-    "layer/group norm (5 per element with affine, 4 without)",
-    "batch norm (2 per element in eval, 1 without affine)",
-    "upsample (nearest 1, bilinear 4 per output element), adaptive avg pool (1 per input element)",
-]
-NOT_COUNTED = [
-    "activations (GELU, ReLU, SiLU), softmax, residual adds, scaling, max pooling, mean pooling, "
-    "bias adds of convolutions, reshapes and copies (fvcore's convention: none of these count)",
-]
-
-
 def _shape(x: Any) -> Optional[tuple[int, ...]]:
     return tuple(x.shape) if isinstance(x, torch.Tensor) else None
 
@@ -80,31 +66,96 @@ def _out_elems(scale: int) -> Callable[[tuple, dict, Any], int]:
     return count
 
 
-# fvcore's rules for the non-matmul ops it counts (fvcore.nn.flop_count._DEFAULT_SUPPORTED_OPS).
-_SDPA_OPS = {
+def _on_args(fn: Callable[[tuple, dict], int]) -> Callable[[tuple, dict, Any], int]:
+    return lambda args, kwargs, out: fn(args, kwargs)
+
+
+def _input_elems(args: tuple, kwargs: dict, out: Any) -> int:
+    return args[0].numel()
+
+
+def _rnn_macs(args: tuple, kwargs: dict, out: Any) -> int:
+    """Fused recurrent kernels (``mkldnn_rnn_layer``: input, W_ih, W_hh, b_ih, b_hh, …;
+    ``_cudnn_rnn``: input, [weights], …): each 2-D weight (W_ih 4H×I, W_hh 4H×H, a projection)
+    is one matrix-vector product per time step and sequence, so MACs = T·B · Σ numel(2-D weights),
+    exactly what the decomposed LSTM (one addmm per gate matrix and step) counts on meta."""
+    x = args[0]
+    weights = args[1] if isinstance(args[1], (list, tuple)) else args[1:5]
+    steps = x.numel() // x.shape[-1]  # T·B, batch-first or not, packed or padded
+    return steps * sum(w.numel() for w in weights if isinstance(w, torch.Tensor) and w.dim() == 2)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the counting convention: which aten ops, how they count, how the note says it."""
+
+    kind: str  # the op kind in by-op tables ("convolution", "norm", ...)
+    text: str  # what the note lists under "Counted" / "Not counted"
+    ops: frozenset = frozenset()
+    macs: Optional[Callable[[tuple, dict, Any], int]] = None  # (args, kwargs, out) -> MACs; None = torch's
+    counted: bool = True
+
+
+_SDPA_OPS = frozenset({
     aten._scaled_dot_product_flash_attention_for_cpu,
     aten._scaled_dot_product_flash_attention,
     aten._scaled_dot_product_efficient_attention,
     aten._scaled_dot_product_cudnn_attention,
     aten.scaled_dot_product_attention,
-}
-_ARG_RULES: dict[Any, Callable[[tuple, dict], int]] = {
-    aten.native_layer_norm: _norm(2),  # (input, normalized_shape, weight, bias, eps)
-    aten.native_group_norm: _norm(1),  # (input, weight, bias, N, C, HxW, group)
-    aten._native_batch_norm_legit_no_training: _bn_eval,
-    aten._native_batch_norm_legit: _norm(1),  # training-mode batch norm (and instance norm)
-    aten.native_batch_norm: _bn_train_flag(5),
-    aten._adaptive_avg_pool2d: lambda a, k: a[0].numel(),
-}
-_OUT_RULES: dict[Any, Callable[[tuple, dict, Any], int]] = {
-    aten.upsample_nearest2d: _out_elems(1),
-    aten.upsample_bilinear2d: _out_elems(4),
-    aten.grid_sampler_2d: _out_elems(4),
-}
-_MATMUL_OPS = {aten.mm, aten.addmm, aten.bmm, aten.baddbmm, aten._scaled_mm}
-_CONV_OPS = {aten.convolution, aten._convolution, aten.convolution_overrideable,
-             aten.cudnn_convolution, aten._slow_conv2d_forward}
-_NORM_OPS = set(_ARG_RULES) - {aten._adaptive_avg_pool2d}
+})
+_MATMUL_OPS = frozenset({aten.mm, aten.addmm, aten.bmm, aten.baddbmm, aten._scaled_mm})
+_CONV_OPS = frozenset({aten.convolution, aten._convolution, aten.convolution_overrideable,
+                       aten.cudnn_convolution, aten._slow_conv2d_forward, aten.convolution_backward})
+_POOL_OPS = frozenset({aten._adaptive_avg_pool2d, aten.mean, aten.amax, aten.amin})
+_RNN_OPS = frozenset({aten.mkldnn_rnn_layer, aten._cudnn_rnn})
+
+# The counting convention, fvcore's (fvcore.nn.flop_count._DEFAULT_SUPPORTED_OPS) so totals match
+# timm's tables, plus the ops fvcore's tracer never sees (fused attention, fused RNN kernels,
+# the reductions a 1×1 adaptive pool lowers to). The note's "counted / not counted" lists
+# (COUNTED / NOT_COUNTED below) are generated from this table, so they cannot drift from it.
+RULES: tuple[Rule, ...] = (
+    Rule("convolution", "convolution (batch·K·out spatial, bias not counted; its backward too)", _CONV_OPS),
+    Rule("linear", "linear / matmul / bmm (m·n·k)", _MATMUL_OPS),
+    Rule("attention matmul", "attention matmuls QKᵀ and AV, fused SDPA kernels included", _SDPA_OPS,
+         _on_args(_sdpa_macs)),
+    Rule("norm", "layer/group norm (5 per element with affine, 4 without)",
+         frozenset({aten.native_layer_norm}), _on_args(_norm(2))),  # (input, normalized_shape, weight, bias, eps)
+    Rule("norm", "layer/group norm (5 per element with affine, 4 without)",
+         frozenset({aten.native_group_norm}), _on_args(_norm(1))),  # (input, weight, bias, N, C, HxW, group)
+    Rule("norm", "batch norm (2 per element in eval, 1 without affine; 5/4 in training mode)",
+         frozenset({aten._native_batch_norm_legit_no_training}), _on_args(_bn_eval)),
+    Rule("norm", "batch norm (2 per element in eval, 1 without affine; 5/4 in training mode)",
+         frozenset({aten._native_batch_norm_legit}), _on_args(_norm(1))),  # training-mode batch norm, instance norm
+    Rule("norm", "batch norm (2 per element in eval, 1 without affine; 5/4 in training mode)",
+         frozenset({aten.native_batch_norm}), _on_args(_bn_train_flag(5))),
+    Rule("pooling", "average pooling to a fixed size and the reductions a global pool lowers to "
+         "(mean, amax, amin): 1 per input element, e.g. C·H·W for global average pooling",
+         _POOL_OPS, _input_elems),
+    Rule("recurrent", "LSTM/GRU: T·B·Σ(gate matrix sizes) — the same on meta (decomposed) and in "
+         "the fused CPU/cuDNN kernels", _RNN_OPS, _rnn_macs),
+    Rule("upsample", "upsample (nearest 1, bilinear 4 per output element), grid sample 4 per output element",
+         frozenset({aten.upsample_nearest2d}), _out_elems(1)),
+    Rule("upsample", "upsample (nearest 1, bilinear 4 per output element), grid sample 4 per output element",
+         frozenset({aten.upsample_bilinear2d, aten.grid_sampler_2d}), _out_elems(4)),
+    Rule("other", "activations (GELU, ReLU, SiLU, sigmoid), softmax, residual adds, scaling",
+         frozenset({aten.gelu, aten.relu, aten.relu_, aten.silu, aten.silu_, aten.sigmoid, aten.tanh,
+                    aten.hardswish, aten._softmax, aten.add, aten.add_, aten.mul, aten.div}), counted=False),
+    Rule("other", "max pooling with a window, average pooling with a kernel (avg_pool2d)",
+         frozenset({aten.max_pool2d_with_indices, aten.avg_pool2d, aten.adaptive_max_pool2d}), counted=False),
+    Rule("other", "bias adds of convolutions, sums (e.g. the bias gradients of a backward pass)",
+         frozenset({aten.sum}), counted=False),
+    Rule("other", "reshapes, copies, concatenation", counted=False),
+)
+_RULE_OF = {op: rule for rule in RULES for op in rule.ops}
+_NORM_OPS = frozenset(op for rule in RULES if rule.kind == "norm" for op in rule.ops)
+
+
+def _unique(texts) -> list[str]:
+    return list(dict.fromkeys(texts))
+
+
+COUNTED = _unique(r.text for r in RULES if r.counted)
+NOT_COUNTED = _unique(r.text for r in RULES if not r.counted)
 
 
 @dataclass
@@ -134,17 +185,20 @@ class Recording:
 
 
 def op_macs(func: Any, args: tuple, kwargs: dict, out: Any) -> tuple[int, int]:
-    """(MACs, activations) of one aten op under the fvcore/timm convention."""
+    """(MACs, activations) of one aten op under the convention of ``RULES``.
+
+    Ops with no rule but a formula in torch.utils.flop_counter (CUDA attention kernels, the
+    backward of convolution and SDPA) use torch's formula; everything else counts 0.
+    """
     packet = func.overloadpacket
-    if packet in _SDPA_OPS:
-        return _sdpa_macs(args, kwargs), _sdpa_acts(args, kwargs)
-    if packet in _ARG_RULES:
-        return int(_ARG_RULES[packet](args, kwargs)), 0
-    if packet in _OUT_RULES:
-        first = out[0] if isinstance(out, (tuple, list)) else out
-        return int(_OUT_RULES[packet](args, kwargs, first)), 0
-    if packet in _fc.flop_registry and "backward" not in packet.__name__:
-        first = out[0] if isinstance(out, (tuple, list)) else out
+    rule = _RULE_OF.get(packet)
+    if rule is not None and not rule.counted:
+        return 0, 0
+    first = out[0] if isinstance(out, (tuple, list)) else out
+    if rule is not None and rule.macs is not None:
+        acts = _sdpa_acts(args, kwargs) if packet in _SDPA_OPS else 0
+        return int(rule.macs(args, kwargs, first)), acts
+    if packet in _fc.flop_registry:
         flops = _fc.flop_registry[packet](*args, **kwargs, out_val=out)  # shape_wrapper'd formulas
         return int(flops) // 2, first.numel() if isinstance(first, torch.Tensor) else 0
     return 0, 0
@@ -197,6 +251,8 @@ class Recorder(TorchDispatchMode):
 
     def _kind(self, packet: Any, module: str) -> str:
         cls = self.kinds.get(module, "")
+        if cls in ("LSTM", "GRU", "RNN") or packet in _RNN_OPS:
+            return "recurrent"
         if packet in _SDPA_OPS:
             return "attention matmul"
         if packet in _CONV_OPS:
@@ -209,11 +265,8 @@ class Recorder(TorchDispatchMode):
             return "matmul"
         if packet in _NORM_OPS:
             return "norm"
-        if packet in _OUT_RULES:
-            return "upsample"
-        if packet is aten._adaptive_avg_pool2d:
-            return "pooling"
-        return "other"
+        rule = _RULE_OF.get(packet)
+        return rule.kind if rule is not None else "other"
 
 
 def record(model: torch.nn.Module, x: torch.Tensor, keep_ops: bool = True) -> Recording:
