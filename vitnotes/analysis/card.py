@@ -8,6 +8,7 @@ import torch
 
 from vitnotes.analysis.recorder import Recording
 from vitnotes.analysis.report import Card
+from vitnotes.analysis.tokens import find_stem, position_info
 from vitnotes.analysis.topology import count_blocks, pair, vit_blocks
 
 # The ViT paper (Dosovitskiy et al. 2021), Table 1: (layers, hidden D, MLP size, heads) -> row.
@@ -30,6 +31,7 @@ def make_card(name: str, model, rec: Recording, chw) -> Card:
             card.grid = pair(pe.grid_size)
         if card.grid:
             card.num_patches = card.grid[0] * card.grid[1]
+    _apply_stem(card, model, rec)
     card.depth = count_blocks(model)
     blocks = vit_blocks(model)
     if blocks is not None:
@@ -53,7 +55,7 @@ def make_card(name: str, model, rec: Recording, chw) -> Card:
         key = (card.depth, card.embed_dim, card.mlp_hidden, card.num_heads)
         if key in VIT_TABLE1:
             card.paper_row = dict(VIT_TABLE1[key])
-    card.pos_embed, card.pos_embed_shape = _pos_embed(model)
+    card.pos_embed, card.pos_embed_shape = position_info(model)
     card.pooling = _pooling(model)
     card.num_classes = int(getattr(model, "num_classes", 0) or 0)
     head = model.get_classifier() if hasattr(model, "get_classifier") else None
@@ -68,6 +70,27 @@ def make_card(name: str, model, rec: Recording, chw) -> Card:
     return card
 
 
+def _apply_stem(card: Card, model, rec: Recording) -> None:
+    """Patch size, token grid and stem from a stem that patchifies (analysis/tokens.py): MLP-Mixer's
+    ``stem.proj`` and ConvNeXt's 4×4 stem have no ``patch_embed`` but cut the image into patches all the same."""
+    stem = find_stem(model, rec, card.img_size)
+    if stem is None:
+        return
+    card.stem, card.stem_module, card.token_stride = stem.describe(), stem.module, stem.token_stride
+    if card.patch_size is None:
+        card.patch_size = stem.stride
+    if card.grid is None:
+        card.grid = list(stem.grid)
+        card.num_patches = stem.grid[0] * stem.grid[1]
+    parent = stem.module.rsplit(".", 1)[0] if "." in stem.module else stem.module
+    out = rec.module_outputs.get(parent)
+    tokens = out[0] if out else None
+    if vit_blocks(model) is None and tokens is not None and len(tokens) == 3 and tokens[1] == card.num_patches:
+        # A token model without attention (MLP-Mixer, ResMLP): B×N×C from the stem on.
+        card.num_prefix_tokens, card.num_tokens = 0, card.num_patches
+        card.embed_dim = int(tokens[2])
+
+
 def _mlp_hidden(mlp) -> Optional[int]:
     """The MLP's hidden width: what fc2 reads. A gated MLP (timm's GluMlp/SwiGLU in EVA-02) makes
     fc1 twice as wide and multiplies the halves, so fc1's width would overstate it 2×."""
@@ -76,22 +99,6 @@ def _mlp_hidden(mlp) -> Optional[int]:
         return int(fc2.in_features)
     fc1 = getattr(mlp, "fc1", None) if mlp is not None else None
     return int(fc1.out_features) if isinstance(fc1, torch.nn.Linear) else None
-
-
-def _pos_embed(model) -> tuple[str, Optional[list[int]]]:
-    pos = getattr(model, "pos_embed", None)
-    kinds = []
-    if any(hasattr(m, "relative_position_bias_table") for m in model.modules()):
-        # Swin's bias lives inside windows; BEiT's spans the whole patch grid.
-        windowed = any("Window" in type(m).__name__ for m in model.modules())
-        kinds.append("relative position bias" + (" (windowed)" if windowed else ""))
-    if any("rope" in n.lower().split(".")[-1] for n, _ in model.named_modules() if n):
-        kinds.append("rotary (RoPE)")
-    if isinstance(pos, torch.Tensor):
-        return " + ".join(["learned absolute", *kinds]), [int(d) for d in pos.shape]
-    if kinds:
-        return " + ".join(kinds), None
-    return "none (convolutions carry position)" if pos is None else "none", None
 
 
 def _pooling(model) -> Optional[str]:

@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-SCHEMA = 1
+SCHEMA = 2  # 2: stems that patchify (Mixer, ConvNeXt, hybrids), position info from the modules, window steps
 
 MAC_CONVENTION = (
     "MACs: one multiply-add = 1 MAC (the convention of timm's tables, fvcore and most papers, "
@@ -48,6 +48,9 @@ class Card:
     num_classes: int = 0
     classifier: Optional[str] = None  # e.g. "Linear 768 → 1000"
     paper_row: Optional[dict[str, Any]] = None  # ViT paper Table 1: name, layers, hidden, mlp, heads, params
+    stem: Optional[str] = None  # how the stem cuts the image, e.g. "patchify: conv 4×4, stride 4"; None = no patchify
+    stem_module: str = ""  # e.g. "patch_embed.proj", "stem.0", "stem.proj"
+    token_stride: Optional[int] = None  # image pixels per token side (hybrids: backbone reduction × patch)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from vitnotes.analysis.recorder import Recording
 from vitnotes.analysis.report import Card, ShapeRow, Shapes, StageRow
 from vitnotes.analysis.symbolic import Symbolic, first, sym
 from vitnotes.analysis.topology import first_block, pair, stage_names, vit_blocks
+from vitnotes.analysis.windows import window_block_rows
 
 
 def make_shapes(model, rec: Recording, symb: Symbolic, card: Card, chw) -> Shapes:
@@ -18,6 +19,7 @@ def make_shapes(model, rec: Recording, symb: Symbolic, card: Card, chw) -> Shape
         stages, block = _vit_shapes(model, rec, symb, card, image)
     else:
         stages, block = _generic_shapes(model, rec, symb, image)
+        block = window_block_rows(model, rec, symb) or block  # Swin: partition, (shifted) windows, reverse
     return Shapes(stages=stages, block=block, hierarchy=_hierarchy(model, rec, chw), trace=symb.trace())
 
 
