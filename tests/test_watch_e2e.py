@@ -47,7 +47,7 @@ class Daemon:
         self.lines: list[tuple[float, str]] = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vitnotes", "watch", str(vault), "--quiet", str(QUIET), "-v", *args],
+            [sys.executable, "-m", "vitnotes", "watch", str(vault), "--settle", str(QUIET), "-v", *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )

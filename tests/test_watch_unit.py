@@ -656,7 +656,7 @@ def test_serve_stops_cleanly_on_sigterm(vault):
     code = serve(vault, FakeFill(), WatchOptions(quiet=0.1), Logger(out, timestamps=False))
     assert code == 0 and time.monotonic() - start < 5
     assert "filled A.md" in out.lines and out.lines[-1] == "stopped"
-    assert out.lines[0].startswith(f"watching {vault} — native events, quiet 0.1 s, 1 opted-in note(s), 1 to catch up")
+    assert out.lines[0].startswith(f"watching {vault} — native events, settle 0.1 s, 1 opted-in note(s), 1 to catch up")
     assert not (vault / ".vitnotes" / "watch.pid").exists()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
 
@@ -674,10 +674,11 @@ def test_parser_defaults():
     from vitnotes.watch import run
 
     args = build_parser().parse_args(["watch", "some/vault"])
-    assert (args.vault, args.quiet, args.poll, args.once, args.force, args.verbose) == (
+    assert (args.vault, args.settle, args.poll, args.once, args.force, args.verbose) == (
         "some/vault", 3.0, False, False, False, False)
     assert args.func is run
-    assert build_parser().parse_args(["watch", "v", "--quiet", "1.5", "--once"]).quiet == 1.5
+    assert build_parser().parse_args(["watch", "v", "--settle", "1.5", "--once"]).settle == 1.5
+    assert build_parser().parse_args(["watch", "v", "--quiet", "1.5"]).settle == 1.5  # the old name still works
     with pytest.raises(SystemExit):
         build_parser().parse_args(["watch", "v", "--quiet", "soon"])
 

@@ -79,7 +79,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     else:
         from vitnotes.render.terminal import format_report
 
-        print(format_report(report))
+        print(format_report(report, args.sections))
     return 0
 
 
@@ -103,8 +103,10 @@ def cmd_fill(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from vitnotes.newnote import new_note
+    from vitnotes.newnote import check_model_name, new_note
 
+    if args.model is not None:
+        check_model_name(args.model)
     path = new_note(args.title, model=args.model, vault=args.vault)
     print(f"created {path}")
     return 0
@@ -113,7 +115,13 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     import timm
 
-    names = timm.list_models(args.pattern or "*", pretrained=args.pretrained)
+    pattern = args.pattern or "*"
+    if not any(ch in pattern for ch in "*?["):  # a plain word matches anywhere: `models mixer`
+        pattern = f"*{pattern}*"
+    names = timm.list_models(pattern, pretrained=args.pretrained)
+    if not names:
+        print(f"vitnotes: no timm model matches {args.pattern!r}", file=sys.stderr)
+        return 1
     print("\n".join(names))
     return 0
 
@@ -158,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("models", help="list timm model names (for suggestions)")
-    p.add_argument("pattern", nargs="?", default=None, help="wildcard filter, e.g. 'vit_*'")
+    p.add_argument("pattern", nargs="?", default=None,
+                   help="a word found anywhere in the name (mixer), or a wildcard pattern ('vit_*')")
     p.add_argument("--pretrained", action="store_true", help="only names with published weights")
     p.set_defaults(func=cmd_models)
 

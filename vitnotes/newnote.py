@@ -49,6 +49,20 @@ def render_template(title: str, model: str, vault_root: Path) -> str:
         raise NoteError(f"template {TEMPLATE} failed: {exc}", "fix .vitnotes/templates/paper-study.md")
 
 
+def check_model_name(model: str) -> None:
+    """A typo in ``--model`` is caught now, with the closest timm names, not at the first fill."""
+    if model.startswith("hf-hub:"):  # hub names are checked by the fill, which never downloads
+        return
+    from vitnotes.analysis.build import closest_models
+
+    import timm
+
+    if not timm.is_model(model):
+        close = closest_models(model)
+        hint = f"did you mean {', '.join(close)}?" if close else "list names with `vitnotes models WORD`"
+        raise SpecError(f"unknown model {model!r}", hint)
+
+
 def new_note(title: str, *, model: Optional[str] = None, vault: str | Path = ".") -> Path:
     from vitnotes.obsidian.vault import Vault
     from vitnotes.obsidian.write import write_note

@@ -81,8 +81,8 @@ def _analyze(req: AnalysisRequest, cache, use_cache: bool, progress: Progress) -
     if figure_sections:
         from vitnotes.render.figures import render_figures
 
-        if progress:
-            progress("drawing figures …")
+        if progress and any(getattr(report, s, None) is not None for s in figure_sections):
+            progress("drawing figures …")  # only when there is something to draw (not for a Swin or a CNN)
         figures = render_figures(report, figure_sections)
     cache.put(key, report, figures)
     return report, figures
@@ -131,6 +131,7 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
     """Fill one note in place. Never raises for a bad note: the result says what happened."""
     from vitnotes.obsidian.anchors import load_anchors
     from vitnotes.obsidian.note import read_note
+    from vitnotes.obsidian.optin import check_paper_note
     from vitnotes.obsidian.regions import merge
     from vitnotes.obsidian.vault import Vault
     from vitnotes.obsidian.write import ConcurrentEdit, ensure_writable, write_note
@@ -156,6 +157,7 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
         try:
             note = read_note(path)
             note.regions  # broken markers: refuse before any analysis or figure write (kept for later)
+            check_paper_note(note.text, note.frontmatter, anchors, opts.model)  # a shopping list stays as it is
             spec = build_spec(note.frontmatter, vault_root=vault.root, cli_model=opts.model, vault_config=config)
         except VitnotesError as exc:
             result.status, result.message = "refused", str(exc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 from vitnotes.analysis.report import Report
 from vitnotes.render.numbers import fmt_int, fmt_macs, fmt_params, fmt_pct, si
@@ -25,15 +25,15 @@ def _section(title: str, body: str) -> str:
     return f"{title}\n{'=' * len(title)}\n{body}"
 
 
-def format_report(report: Report) -> str:
-    c, p, m, s = report.card, report.params, report.macs, report.shapes
-    out = []
-
+def _card(report: Report) -> str:
+    c = report.card
     card = [("model", c.model), ("family", c.family),
             ("input", f"{c.in_chans}×{c.img_size[0]}×{c.img_size[1]}" if c.img_size else None)]
     if c.patch_size:
         card += [("patch size", f"{c.patch_size}×{c.patch_size} px"),
                  ("grid", "×".join(map(str, c.grid)) if c.grid else None), ("patches", c.num_patches)]
+    if c.stem:
+        card.append(("stem", c.stem))
     if c.num_tokens is not None:
         card += [("prefix tokens", ", ".join(c.prefix_tokens) or "none"), ("tokens N", c.num_tokens)]
     depth_label = "depth L" if c.num_heads is not None else "blocks"
@@ -47,8 +47,11 @@ def format_report(report: Report) -> str:
         r = c.paper_row
         card.append(("ViT paper Table 1", f"{r['name']}: {r['layers']} layers, D={r['hidden']}, "
                                           f"MLP {r['mlp']}, {r['heads']} heads, {r['params']} params"))
-    out.append(_section("Model card", _table(["", ""], card)))
+    return _section("Model card", _table(["", ""], card))
 
+
+def _params(report: Report) -> str:
+    p = report.params
     prow = [(g.name, g.label, fmt_int(g.count), si(g.count)) for g in p.groups]
     prow.append(("total", "all parameters", fmt_int(p.total), si(p.total)))
     prow.append(("", "trainable", fmt_int(p.trainable), si(p.trainable)))
@@ -62,8 +65,11 @@ def format_report(report: Report) -> str:
         body += (f"\n\nMulti-head attention, per head (D={a.embed_dim}, h={a.num_heads}, d_k={a.head_dim}): "
                  f"W^Q, W^K, W^V ∈ R^({a.wq[0]}×{a.wq[1]}), W^O ∈ R^({a.wo[0]}×{a.wo[1]}); "
                  f"qkv bias {'yes' if a.qkv_bias else 'no'}; {fmt_int(a.params_per_block)} params per block")
-    out.append(_section(f"Parameters: {fmt_params(p.total)}", body))
+    return _section(f"Parameters: {fmt_params(p.total)}", body)
 
+
+def _macs(report: Report) -> str:
+    m = report.macs
     mrow = [(g.name, si(g.macs, 2), fmt_pct(g.macs / m.total if m.total else None)) for g in m.by_group]
     body = _table(["group", "MACs", "share"], mrow, right="12")
     orow = [(g.name, si(g.macs, 2), fmt_pct(g.macs / m.total if m.total else None)) for g in m.by_op]
@@ -78,22 +84,72 @@ def format_report(report: Report) -> str:
         body += (f"\nbackend fvcore (fused attention off); dispatch recorder: {si(m.dispatch_total, 2)} MACs "
                  f"({100 * (m.total / m.dispatch_total - 1):+.3f} %)")
     body += f"\n\n{m.convention}.\nCounted: " + "; ".join(m.counted) + ".\nNot counted: " + "; ".join(m.not_counted) + "."
-    out.append(_section(f"MACs: {fmt_macs(m.total)}", body))
-
+    out = [_section(f"MACs: {fmt_macs(m.total)}", body)]
     if report.scaling:
         rows = [(pt.img_size, pt.num_tokens, si(pt.macs, 2), si(pt.attention_matmul_macs, 2),
                  fmt_pct(pt.attention_matmul_macs / pt.macs if pt.macs else None)) for pt in report.scaling]
         out.append(_section("Scaling with input size",
                             _table(["img", "tokens", "MACs", "QKᵀ+AV MACs", "QKᵀ+AV share"], rows, right="01234")))
+    return "\n\n".join(out)
 
-    rows = [(r.stage, r.shape, r.note) for r in s.stages]
-    out.append(_section("Shapes (B = batch)", _table(["stage", "shape", "note"], rows)))
+
+def _shapes(report: Report) -> str:
+    s = report.shapes
+    out = [_section("Shapes (B = batch)", _table(["stage", "shape", "note"], [(r.stage, r.shape, r.note) for r in s.stages]))]
+    out.append(f"(full op trace: {len(s.trace)} aten ops — see --json)")
+    return "\n\n".join(out)
+
+
+def _downsampling(report: Report) -> str:
+    s, c = report.shapes, report.card
     if s.hierarchy:
         rows = [(h.name, h.resolution, h.channels, h.depth, h.downsample) for h in s.hierarchy]
-        out.append(_section("Stages (down-sampling)",
-                            _table(["stage", "resolution", "channels", "blocks", "down-sampling"], rows, right="23")))
-    if s.block and not (c.num_heads is not None and c.num_tokens is not None):
-        rows = [(r.stage, r.shape, r.note) for r in s.block]
-        out.append(_section("Basic block", _table(["step", "shape", "module"], rows)))
-    out.append(f"(full op trace: {len(s.trace)} aten ops — see --json)")
-    return "\n\n".join(out) + "\n"
+        return _section("Stages (down-sampling)",
+                        _table(["stage", "resolution", "channels", "blocks", "down-sampling"], rows, right="23"))
+    if c.stem and c.grid:
+        return _section("Down-sampling", f"one step: {c.stem} → {'×'.join(map(str, c.grid))} grid, constant after")
+    return ""
+
+
+def _block(report: Report) -> str:
+    c = report.card
+    if c.num_heads is not None and c.num_tokens is not None:
+        return ""  # a ViT's block steps are rows of the shape table already
+    rows = [(r.stage, r.shape, r.note) for r in report.shapes.block]
+    return _section("Basic block", _table(["step", "shape", "note"], rows)) if rows else ""
+
+
+def _attention_distance(report: Report) -> str:
+    d = report.attention_distance
+    if d is None:
+        return _section("Mean attention distance", report.unavailable.get("attention_distance", "not computed"))
+    rows = [(i, f"{min(h):.1f}", f"{sum(h) / len(h):.1f}", f"{max(h):.1f}") for i, h in enumerate(d.mad_px, 1) if h]
+    body = _table(["layer", "min head px", "mean px", "max head px"], rows, right="0123")
+    body += f"\n\nuniform attention over the {'×'.join(map(str, d.grid))} grid: {d.uniform_px:.1f} px; {d.num_images} images"
+    return _section("Mean attention distance", body)
+
+
+def _figure_summary(title: str, field: str):
+    def show(report: Report) -> str:
+        data = getattr(report, field)
+        text = "computed (drawn by `vitnotes fill`)" if data is not None else report.unavailable.get(field, "not computed")
+        return _section(title, text)
+    return show
+
+
+SECTIONS = {
+    "card": _card, "params": _params, "flops": _macs, "shapes": _shapes, "downsampling": _downsampling,
+    "block": _block, "attention_distance": _attention_distance,
+    "pos_embed": _figure_summary("Position-embedding similarity", "pos_embed"),
+    "filters": _figure_summary("Patch-embedding filters", "filters"),
+    "rollout": _figure_summary("Attention rollout", "rollout"),
+}
+
+
+def format_report(report: Report, sections: Optional[Sequence[str]] = None) -> str:
+    """The sections asked for (all of the structural ones by default), in the registry's order."""
+    wanted = list(sections) if sections else ["card", "params", "flops", "shapes", "downsampling", "block"]
+    if "heads" in wanted and "params" not in wanted:
+        wanted.append("params")  # the per-head matrices are printed with the parameters
+    out = [SECTIONS[name](report) for name in SECTIONS if name in wanted]
+    return "\n\n".join(o for o in out if o) + "\n"

@@ -20,19 +20,21 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--quiet takes seconds, e.g. 3 or 1.5 (got {text!r})")
+        raise argparse.ArgumentTypeError(f"--settle takes seconds, e.g. 3 or 1.5 (got {text!r})")
     if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError("--quiet must be between 0 and 3600 seconds")
+        raise argparse.ArgumentTypeError("--settle must be between 0 and 3600 seconds")
     return value
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     p.description = ("Watch a vault and fill each opted-in note (a `vitnotes:` frontmatter key) once it has "
-                     "been still for the quiet period. Other notes are never written (remove the key to stop: "
+                     "been still for the settle time. Other notes are never written (remove the key to stop: "
                      "regions stay as last written). Notes changed while the daemon was down are filled at start.")
     p.add_argument("vault", metavar="VAULT", help="the vault folder (the one holding .obsidian)")
-    p.add_argument("--quiet", type=_seconds, default=3.0, metavar="SECONDS",
+    p.add_argument("--settle", type=_seconds, default=3.0, metavar="SECONDS",
                    help="act once a note has been still this long (default 3; Obsidian autosaves after ~2 s)")
+    # The old name, kept working: `-q/--quiet` means "no progress line" everywhere else.
+    p.add_argument("--quiet", dest="settle", type=_seconds, help=argparse.SUPPRESS)
     p.add_argument("--poll", action="store_true",
                    help="poll the folder instead of OS notifications (network drives, some sync folders)")
     p.add_argument("--once", action="store_true",
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     code = serve(
         root,
         fill=lambda path: fill_note(path, opts),
-        opts=WatchOptions(quiet=args.quiet, poll=args.poll, once=args.once),
+        opts=WatchOptions(quiet=args.settle, poll=args.poll, once=args.once),
         log=log,
         warm=_warm_analyzer,
     )

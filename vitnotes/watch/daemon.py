@@ -120,7 +120,7 @@ class _Daemon:
         opted |= {self.rules.rel(p) for p in due}
         self.worker.warm_wanted = bool(opted)
         where = "" if self.rules.vault.config_dir else " (no Obsidian config folder: watching a plain folder)"
-        self.log(f"watching {self.root}{where} — {self.how} events, quiet {self.opts.quiet:g} s, "
+        self.log(f"watching {self.root}{where} — {self.how} events, settle {self.opts.quiet:g} s, "
                  f"{len(opted)} opted-in note(s), {len(due)} to catch up; Ctrl-C stops")
 
     def _wait(self, signals: StopSignals) -> None:
