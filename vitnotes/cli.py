@@ -84,21 +84,48 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_fill(args: argparse.Namespace) -> int:
+    from vitnotes.fill_io import JsonEvents, note_paths
     from vitnotes.pipeline import FillOptions, fill_note
 
+    notes = note_paths(args.notes, sys.stdin if args.stdin else None, args.vault)
+    if args.list:
+        print("\n".join(notes))
+        return 0
+    if args.print and len(notes) != 1:
+        raise VitnotesError(f"--print fills exactly one note, not {len(notes)}", "give one note path")
+    if args.expect_sha and not args.print:
+        raise VitnotesError("--expect-sha goes with --print", "add --print")
+    events = JsonEvents() if args.progress == "json" else None
+    quiet = args.quiet or args.progress == "none"
     opts = FillOptions(
         model=args.model,
         force=args.force,
         use_cache=not args.no_cache,
         device=args.device,
-        progress=None if args.quiet else _progress,
+        progress=events.progress if events else None if quiet else _progress,
+        write=not args.print,
+        expect_sha=args.expect_sha,
     )
     worst = 0
-    for note in args.notes:
+    for index, note in enumerate(notes):
+        if events:
+            events.start(note, index, len(notes))
         result = fill_note(note, opts)
         _progress_done()
-        print(result.line(), flush=True)
+        if events:
+            events.result(result)
+        if args.print:
+            if result.merged_bytes is not None:
+                sys.stdout.buffer.write(result.merged_bytes)
+                sys.stdout.flush()
+            if not events:
+                print(result.line(), file=sys.stderr, flush=True)
+        else:
+            print(result.line(), flush=True)
         worst = max(worst, result.exit_code)
+    if not notes and not args.quiet:
+        print(f"vitnotes: no opted-in note in {args.vault}" if args.vault else "vitnotes: no note given",
+              file=sys.stderr)
     return worst
 
 
@@ -151,7 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("fill", help="fill paper notes in place")
-    p.add_argument("notes", nargs="+", help="note files (.md)")
+    p.add_argument("notes", nargs="*", help="note files (.md)")
+    p.add_argument("--vault", default=None, metavar="DIR",
+                   help="also every opted-in note of this vault (the watch daemon's rules)")
+    p.add_argument("--stdin", action="store_true", help="also the note paths on stdin, one per line")
+    p.add_argument("--list", action="store_true", help="print the notes it would fill and stop")
+    p.add_argument("--print", action="store_true",
+                   help="print the merged note on stdout instead of writing it (one note; figures are still written)")
+    p.add_argument("--expect-sha", default=None, metavar="SHA256",
+                   help="with --print: refuse unless the note's bytes have this sha256")
+    p.add_argument("--progress", choices=["text", "json", "none"], default="text",
+                   help="progress on stderr: a status line (text), JSON lines for programs (json), or none")
     p.add_argument("--model", default=None, help="model when the note's frontmatter names none")
     p.add_argument("--force", action="store_true", help="overwrite regions the user edited")
     p.add_argument("--no-cache", action="store_true", help="recompute even if a cached Report fits")
@@ -183,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "fill" and not (args.notes or args.vault or args.stdin):
+        parser.error("fill: give note paths, --vault DIR or --stdin")
     try:
         return int(args.func(args) or 0)
     except VitnotesError as exc:

@@ -8,6 +8,7 @@ callout and keeps all of the user's text. torch is imported only when a Report m
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,10 @@ class FillOptions:
     use_cache: bool = True
     device: str = "cpu"
     progress: Progress = None
+    # `fill --print` (the Obsidian plugin): compute the merged note but leave the note file alone;
+    # `expect_sha` (sha256 of the bytes the caller read) refuses a note that changed since.
+    write: bool = True
+    expect_sha: Optional[str] = None
 
 
 @dataclass
@@ -39,6 +44,8 @@ class FillResult:
     model: str = ""
     seconds: float = 0.0
     written_bytes: Optional[bytes] = None  # exactly what was written (the daemon ignores its own writes)
+    merged_bytes: Optional[bytes] = None  # the note as merged (its old bytes when unchanged); set with write=False
+    stale: bool = False  # refused because the note's sha256 was not FillOptions.expect_sha
     kept_edited: list[str] = field(default_factory=list)
 
     @property
@@ -156,6 +163,10 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
     for _ in range(WRITE_TRIES):
         try:
             note = read_note(path)
+            if opts.expect_sha is not None and hashlib.sha256(note.raw).hexdigest() != opts.expect_sha.lower():
+                result.stale = True
+                raise NoteError(f"{path}: the note changed since it was read (its sha256 is not {opts.expect_sha})",
+                                "read it again and retry")
             note.regions  # broken markers: refuse before any analysis or figure write (kept for later)
             check_paper_note(note.text, note.frontmatter, anchors, opts.model)  # a shopping list stays as it is
             spec = build_spec(note.frontmatter, vault_root=vault.root, cli_model=opts.model, vault_config=config)
@@ -182,7 +193,9 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
                 return result
         try:
             merged = merge(note.text, sections, anchors, force=opts.force)
-            if merged.changed:
+            if not opts.write:
+                result.merged_bytes = note.encode(merged.text) if merged.changed else note.raw
+            elif merged.changed:
                 data = note.encode(merged.text)
                 write_note(path, data, expected_raw=note.raw, vault_root=vault.root)
                 result.written_bytes = data

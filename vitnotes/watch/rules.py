@@ -93,3 +93,19 @@ class VaultRules:
                 full = os.path.join(dirpath, name)
                 if self.is_note(full):
                     yield full
+
+
+def opted_in_notes(root: Path | str) -> Iterator[str]:
+    """Every note below ``root`` that the daemon would fill: its path rules, then its opt-in test.
+
+    This is what `vitnotes fill --vault DIR` fills (the Obsidian plugin's "Fill all"), so the plugin
+    and the daemon cannot disagree about which notes opted in.
+    """
+    for path in VaultRules.for_folder(root).walk_notes():
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue  # vanished or unreadable: the fill would only refuse it
+        if opted_in(data):
+            yield path
