@@ -1,93 +1,73 @@
 /**
- * Runs the vitnotes command-line tool and turns what it printed into Notice text.
+ * The vitnotes CLI's side of the conversation: the JSON-lines events `fill --progress json` writes
+ * on stderr, and the Notice text for how a run ended.
  *
  * The plugin is a front, never a second implementation: everything a fill does (parse, analyse,
- * render, atomic write) happens in the CLI; here we only start it asynchronously and report.
+ * render, merge) happens in the CLI; here we only read what it reported.
  */
-import { execFile } from "child_process";
-import * as os from "os";
-import * as path from "path";
+import type { RunResult } from "./process";
+import { describe, type Program } from "./program";
 
-export interface CliResult {
-	/** Exit code; null when the process could not be started or was killed. */
-	code: number | null;
-	stdout: string;
-	stderr: string;
-	/** Set when the program could not be started at all (ENOENT, EACCES, …). */
-	spawnError?: NodeJS.ErrnoException;
-}
-
-/**
- * Obsidian started from a desktop launcher (macOS Dock, a .desktop file) often gets a short PATH
- * without the folders where pip, pipx and Homebrew put scripts. Appending them (the user's own
- * PATH still wins) lets the default `vitnotes` setting work without typing a full path.
- */
-export function childEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-	const home = os.homedir();
-	const extra =
-		process.platform === "win32"
-			? []
-			: [path.join(home, ".local", "bin"), "/opt/homebrew/bin", "/usr/local/bin"];
-	const key = Object.keys(base).find((k) => k.toUpperCase() === "PATH") ?? "PATH";
-	const parts = (base[key] ?? "").split(path.delimiter).filter((p) => p.length > 0);
-	for (const dir of extra) if (!parts.includes(dir)) parts.push(dir);
-	// UTF-8 output so note names in Chinese (or any script) survive on every platform.
-	return { ...base, [key]: parts.join(path.delimiter), PYTHONIOENCODING: "utf-8", PYTHONUTF8: "1" };
-}
-
-/** Start `exe args…` in `cwd` without blocking the editor; never rejects. */
-export function runCli(exe: string, args: string[], cwd: string): Promise<CliResult> {
-	return new Promise((resolve) => {
-		execFile(
-			exe,
-			args,
-			{ cwd, env: childEnv(), maxBuffer: 16 * 1024 * 1024, windowsHide: true, encoding: "utf8" },
-			(error, stdout, stderr) => {
-				if (!error) {
-					resolve({ code: 0, stdout, stderr });
-					return;
-				}
-				const err = error as NodeJS.ErrnoException & { code?: number | string };
-				if (typeof err.code === "number") {
-					resolve({ code: err.code, stdout, stderr });
-				} else if (typeof err.code === "string") {
-					resolve({ code: null, stdout, stderr, spawnError: err });
-				} else {
-					// Killed by a signal (or maxBuffer): no exit code, the message says which.
-					resolve({ code: null, stdout, stderr: stderr || String(err.message) });
-				}
-			},
-		);
-	});
-}
-
-/** The one-line results `vitnotes fill` prints: `filled …`, `unchanged …`, `refused …: why`, `failed …: why`. */
+/** The one-line results `vitnotes fill` reports: `filled …`, `unchanged …`, `refused …: why`, `failed …: why`. */
 export const RESULT_WORDS = ["filled", "unchanged", "refused", "failed"] as const;
 export type ResultWord = (typeof RESULT_WORDS)[number];
 
-export function resultLines(stdout: string): string[] {
-	return stdout
-		.split(/\r?\n/)
-		.map((l) => l.trim())
-		.filter((l) => l.length > 0);
+export interface FillEvent {
+	event: "start" | "progress" | "result";
+	note: string;
+	index?: number;
+	total?: number;
+	message?: string;
+	status?: ResultWord;
+	line?: string;
+	model?: string;
+	/** Refused because the note changed after the plugin read it (`--expect-sha`). */
+	stale?: boolean;
 }
 
-export function resultWord(line: string): ResultWord | null {
-	const word = line.split(/\s/, 1)[0] as ResultWord;
-	return (RESULT_WORDS as readonly string[]).includes(word) ? word : null;
+function field<T>(o: Record<string, unknown>, key: string, type: "string" | "number" | "boolean"): T | undefined {
+	return typeof o[key] === type ? (o[key] as T) : undefined;
 }
 
-/** The last few lines of stderr: where the CLI puts `vitnotes: error: … — hint`. */
+/** One stderr line as an event, or null for anything else (a warning, a traceback line). */
+export function parseEvent(line: string): FillEvent | null {
+	if (!line.startsWith("{")) return null;
+	let raw: unknown;
+	try {
+		raw = JSON.parse(line);
+	} catch {
+		return null;
+	}
+	if (typeof raw !== "object" || raw === null) return null;
+	const o = raw as Record<string, unknown>;
+	const event = field<string>(o, "event", "string");
+	if (event !== "start" && event !== "progress" && event !== "result") return null;
+	const status = field<string>(o, "status", "string");
+	return {
+		event,
+		note: field<string>(o, "note", "string") ?? "",
+		index: field<number>(o, "index", "number"),
+		total: field<number>(o, "total", "number"),
+		message: field<string>(o, "message", "string"),
+		status: (RESULT_WORDS as readonly (string | undefined)[]).includes(status) ? (status as ResultWord) : undefined,
+		line: field<string>(o, "line", "string"),
+		model: field<string>(o, "model", "string"),
+		stale: field<boolean>(o, "stale", "boolean"),
+	};
+}
+
+/** The last few stderr lines that are not events: where the CLI puts `vitnotes: error: … — hint`. */
 export function stderrTail(stderr: string, maxLines = 8): string {
 	const lines = stderr
 		.split(/\r?\n/)
 		.map((l) => l.replace(/\s+$/, ""))
-		.filter((l) => l.trim().length > 0);
+		.filter((l) => l.trim().length > 0 && parseEvent(l) === null);
 	return lines.slice(-maxLines).join("\n");
 }
 
-/** What to tell a user whose executable setting does not start a program. */
-export function notFoundMessage(exe: string, err: NodeJS.ErrnoException): string {
+/** What to tell a user whose program setting does not start a program. */
+export function notFoundMessage(program: Program, err: NodeJS.ErrnoException): string {
+	const exe = describe(program);
 	const why =
 		err.code === "ENOENT"
 			? `could not find the program "${exe}"`
@@ -95,30 +75,42 @@ export function notFoundMessage(exe: string, err: NodeJS.ErrnoException): string
 	return (
 		`vitnotes: ${why}.\n` +
 		"Install it (pip install vitnotes), then set its full path in " +
-		"Settings → Community plugins → vitnotes → \"vitnotes executable\" " +
-		"(the output of `which vitnotes`, or `where vitnotes` on Windows)."
+		"Settings → Community plugins → vitnotes → \"vitnotes program\" " +
+		"(the output of `which vitnotes`, or `where vitnotes` on Windows) and press Check."
 	);
 }
 
+/** Why a run gave no result at all: not started, stopped, or crashed. Null when it ran normally. */
+export function runProblem(res: RunResult, program: Program, timeoutS: number): string | null {
+	if (res.spawnError) return notFoundMessage(program, res.spawnError);
+	if (res.stopped === "cancelled") return "vitnotes: cancelled; the note was left as it was";
+	if (res.stopped === "timeout") {
+		return (
+			`vitnotes: stopped after ${timeoutS} s without finishing (Settings → vitnotes → Timeout); ` +
+			"the note was left as it was. Run `vitnotes fill NOTE` in a terminal to see where it hangs."
+		);
+	}
+	return null;
+}
+
 /**
- * Notice text for a finished `vitnotes fill`: the CLI's own lines, and on failure its error text.
- * Several notes are summarised by count, with every line that is not a plain success shown.
+ * Notice text for the results of one run: each line for a few notes, else a count per result
+ * with every line that is not a success; the CLI's error text when it failed.
  */
-export function fillMessage(res: CliResult, exe: string): { text: string; ok: boolean } {
-	if (res.spawnError) return { text: notFoundMessage(exe, res.spawnError), ok: false };
-	const lines = resultLines(res.stdout).filter((l) => resultWord(l) !== null);
+export function resultsMessage(results: FillEvent[], res: RunResult): { text: string; ok: boolean } {
+	const lines = results.map((r) => r.line ?? `${r.status ?? "?"} ${r.note}`);
 	const ok = res.code === 0;
 	const parts: string[] = [];
 	if (lines.length > 3) {
-		const counts = new Map<string, number>();
-		for (const l of lines) counts.set(resultWord(l)!, (counts.get(resultWord(l)!) ?? 0) + 1);
+		const counts = RESULT_WORDS.map((w) => [w, results.filter((r) => r.status === w).length] as const);
 		parts.push(
 			`vitnotes: ${lines.length} notes — ` +
-				RESULT_WORDS.filter((w) => counts.has(w))
-					.map((w) => `${counts.get(w)} ${w}`)
+				counts
+					.filter(([, n]) => n > 0)
+					.map(([w, n]) => `${n} ${w}`)
 					.join(", "),
 		);
-		parts.push(...lines.filter((l) => resultWord(l) === "refused" || resultWord(l) === "failed"));
+		parts.push(...results.filter((r) => r.status === "refused" || r.status === "failed").map((r) => r.line ?? r.note));
 	} else {
 		parts.push(...lines.map((l) => `vitnotes: ${l}`));
 	}

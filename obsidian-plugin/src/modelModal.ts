@@ -25,14 +25,23 @@ export function rankModels(names: string[], query: string, limit = 100): string[
 }
 
 export class ModelSuggestModal extends SuggestModal<string> {
+	/** Called when the picker closes, chosen or not. */
+	onClosed: () => void = () => undefined;
+
 	constructor(
 		app: App,
 		private readonly names: string[],
+		prompt: string,
 		private readonly onChoose: (name: string) => void | Promise<void>,
 	) {
 		super(app);
-		this.setPlaceholder("timm model name, e.g. vit_base_patch16_224");
+		this.setPlaceholder(prompt);
 		this.emptyStateText = "Type a timm model name";
+	}
+
+	onClose(): void {
+		super.onClose();
+		this.onClosed();
 	}
 
 	getSuggestions(query: string): string[] {

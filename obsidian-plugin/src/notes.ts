@@ -1,33 +1,19 @@
-/** Which notes "Fill all opted-in notes" passes to the CLI (DESIGN §3 opt-in, §4 skip list). */
-
-/** Sync tools' conflict copies (DESIGN §4): never filled, the user has to resolve them first. */
-const CONFLICT_MARKERS = ["(conflicted copy", ".sync-conflict-", "conflicted copy"];
-
-export function isConflictCopy(path: string): boolean {
-	const lower = path.toLowerCase();
-	return CONFLICT_MARKERS.some((m) => lower.includes(m));
-}
-
-/** A note opts in with a `vitnotes:` key in its frontmatter (a mapping or the bare model name). */
-export function optsIn(frontmatter: Record<string, unknown> | undefined | null): boolean {
-	return frontmatter != null && Object.prototype.hasOwnProperty.call(frontmatter, "vitnotes");
-}
-
-export interface NoteInfo {
-	path: string;
-	frontmatter?: Record<string, unknown> | null;
-}
+/** Whether a note opted in to vitnotes: a top-level `vitnotes:` key in its frontmatter (DESIGN §3). */
+import { getFrontMatterInfo, parseYaml } from "obsidian";
 
 /**
- * Vault-relative paths of opted-in notes, sorted, skipping the templates folder (a template with
- * `vitnotes:` frontmatter must stay a template) and sync-conflict copies.
+ * Decided from the note's text with Obsidian's own frontmatter parser, never from the metadata
+ * cache alone (it lags behind an edit that was just saved). Frontmatter that does not parse counts
+ * as opted in: the CLI then refuses the note and says where its YAML is broken.
  */
-export function optedInNotes(notes: NoteInfo[], templatesFolder?: string | null): string[] {
-	const tpl = (templatesFolder ?? "").replace(/^\/+|\/+$/g, "");
-	return notes
-		.filter((n) => optsIn(n.frontmatter))
-		.filter((n) => !(tpl && (n.path === tpl || n.path.startsWith(tpl + "/"))))
-		.filter((n) => !isConflictCopy(n.path))
-		.map((n) => n.path)
-		.sort();
+export function optsIn(text: string): boolean {
+	const info = getFrontMatterInfo(text);
+	if (!info.exists) return false;
+	let data: unknown;
+	try {
+		data = parseYaml(info.frontmatter);
+	} catch {
+		return true;
+	}
+	return typeof data === "object" && data !== null && Object.prototype.hasOwnProperty.call(data, "vitnotes");
 }

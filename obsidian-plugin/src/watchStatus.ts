@@ -3,7 +3,8 @@
  * `<vault>/.vitnotes/watch.pid` = {"pid": N, "started": ISO time, "vault": absolute path, "host": name}.
  * The same staleness rules as the daemon's own check (vitnotes/watch/pidfile.py).
  */
-import { promises as fs, readFileSync, realpathSync } from "fs";
+import { execFile } from "child_process";
+import { promises as fs, realpathSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 
@@ -18,19 +19,48 @@ export interface WatchState {
 }
 
 /** process.kill(pid, 0) sends nothing: it only asks whether the process exists (EPERM: it does, as another user). */
-export function pidAlive(pid: number): boolean {
+function pidExists(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
+		return true;
 	} catch (e) {
 		return (e as NodeJS.ErrnoException).code === "EPERM";
 	}
-	if (process.platform !== "linux") return true;
-	try {
-		// A recycled pid that now runs something else is not the daemon.
-		return readFileSync(`/proc/${pid}/cmdline`, "latin1").includes("vitnotes");
-	} catch {
-		return true;
+}
+
+function output(cmd: string, args: string[]): Promise<string | null> {
+	return new Promise((resolve) => {
+		execFile(cmd, args, { timeout: 5000, windowsHide: true, encoding: "utf8" }, (err, stdout) =>
+			resolve(err ? null : stdout),
+		);
+	});
+}
+
+/**
+ * The command line of a running process, or null when it cannot be read: /proc on Linux, `ps` on
+ * macOS and the BSDs, CIM (PowerShell) on Windows.
+ */
+export async function commandLine(pid: number): Promise<string | null> {
+	if (process.platform === "linux") {
+		try {
+			return (await fs.readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").join(" ");
+		} catch {
+			return null;
+		}
 	}
+	if (process.platform === "win32") {
+		const query = `(Get-CimInstance Win32_Process -Filter "ProcessId=${pid}").CommandLine`;
+		return output("powershell.exe", ["-NoProfile", "-NonInteractive", "-Command", query]);
+	}
+	return output("ps", ["-p", String(pid), "-o", "command="]);
+}
+
+/** Whether the pid runs `vitnotes watch` (a recycled pid that now runs something else does not count). */
+export async function isWatchDaemon(pid: number): Promise<boolean> {
+	if (!pidExists(pid)) return false;
+	const cmd = await commandLine(pid);
+	if (cmd === null) return pidExists(pid); // unreadable (another user's process): trust the pid file
+	return /vitnotes/.test(cmd) && /\bwatch\b/.test(cmd);
 }
 
 function samePath(a: string, b: string): boolean {
@@ -53,13 +83,14 @@ export async function readWatchState(vaultPath: string): Promise<WatchState> {
 	} catch {
 		return { running: false, reason: "no watch daemon has started for this vault" };
 	}
-	let data: { pid?: unknown; started?: unknown; vault?: unknown; host?: unknown };
+	let parsed: unknown;
 	try {
-		data = JSON.parse(text);
+		parsed = JSON.parse(text);
 	} catch {
 		return { running: false, reason: `${PID_FILE} is not valid JSON` };
 	}
-	const pid = data?.pid;
+	const data = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
+	const pid = data.pid;
 	if (typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0) {
 		return { running: false, reason: `${PID_FILE} has no valid pid` };
 	}
@@ -71,7 +102,7 @@ export async function readWatchState(vaultPath: string): Promise<WatchState> {
 	if (typeof data.vault === "string" && !samePath(data.vault, vaultPath)) {
 		return { running: false, pid, started, reason: `the pid file belongs to another vault (${data.vault})` };
 	}
-	if (!pidAlive(pid)) {
+	if (!(await isWatchDaemon(pid))) {
 		return { running: false, pid, started, reason: `the daemon (pid ${pid}) is no longer running` };
 	}
 	return { running: true, pid, started };

@@ -1,7 +1,8 @@
 /**
  * End to end: the built plugin's "Fill current note" command runs the REAL `vitnotes` CLI on a copy
  * of vault_example, and the note on disk gets filled. The executable is $VITNOTES_EXE, else
- * `vitnotes` on PATH; without either these tests are skipped (pytest's wrapper always provides one).
+ * `vitnotes` on PATH. Without one these tests are skipped locally, and FAIL in CI (CI=true): a CI run
+ * that cannot find the CLI has not tested the plugin (pytest's wrapper always provides one).
  */
 "use strict";
 const test = require("node:test");
@@ -14,7 +15,8 @@ const { obsidian, FakeApp, loadPlugin, waitForNotice } = require("./harness.cjs"
 
 const EXE = process.env.VITNOTES_EXE || "vitnotes";
 const found = spawnSync(EXE, ["--version"], { encoding: "utf8" });
-const SKIP = found.error || found.status !== 0 ? `no working vitnotes executable (${EXE}); set VITNOTES_EXE` : false;
+const MISSING = found.error || found.status !== 0 ? `no working vitnotes executable (${EXE}); set VITNOTES_EXE` : false;
+const SKIP = MISSING && !process.env.CI ? MISSING : false;
 const EXAMPLE = path.resolve(__dirname, "..", "..", "vault_example");
 const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), "vitnotes-e2e-"));
 test.after(() => fs.rmSync(ROOT, { recursive: true, force: true }));
@@ -36,9 +38,14 @@ function copyVault() {
 	return dir;
 }
 
-const isResult = (n) => !n.message.startsWith("vitnotes: filling");
+/** A Notice that is not the running job's progress (those have a Cancel button). */
+const isResult = (n) => !n.fragment?.find("button");
 
-test("Fill current note runs the real CLI: the note on disk is filled, with the user's unsaved words", { skip: SKIP, timeout: 120_000 }, async () => {
+test("the real CLI is there (in CI its absence is a failure, not a skip)", { skip: SKIP }, () => {
+	assert.equal(MISSING, false, MISSING);
+});
+
+test("Fill current note runs the real CLI: the open note gets the regions through vault.process, with the user's unsaved words", { skip: SKIP, timeout: 120_000 }, async () => {
 	const vault = copyVault();
 	const note = path.join(vault, "Papers", "Tiny.md");
 	fs.writeFileSync(note, TINY);
@@ -55,6 +62,7 @@ test("Fill current note runs the real CLI: the note on disk is filled, with the 
 	assert.ok(text.includes("vit_tiny_patch16_224"));
 	assert.ok(text.startsWith(TINY), "the frontmatter and text above the regions are kept");
 	assert.ok(text.includes("My unsaved words."), "the editor was saved before the CLI ran");
+	assert.deepEqual(app.processed, [{ path: "Papers/Tiny.md", changed: true }], "applied through Obsidian");
 	// ViT-Ti/16: 5,717,416 parameters (timm's published count), in the params table.
 	assert.ok(text.includes("5,717,416"), "params table with the model's exact count");
 
@@ -65,6 +73,7 @@ test("Fill current note runs the real CLI: the note on disk is filled, with the 
 	const second = await waitForNotice(isResult, 110_000, again);
 	assert.match(second.message, /^vitnotes: unchanged .*Tiny\.md/, second.message);
 	assert.equal(fs.statSync(note).mtimeMs, mtime);
+	assert.equal(app.processed.length, 1, "nothing to apply");
 	plugin.unload();
 });
 
@@ -110,8 +119,29 @@ test("a missing executable: the note is untouched and the Notice says how to set
 	const before = obsidian.Notice.log.length;
 	plugin.commands["fill-current-note"].checkCallback(false);
 	const notice = await waitForNotice(isResult, 20_000, before);
-	assert.match(notice.message, /Settings → Community plugins → vitnotes → "vitnotes executable"/);
+	assert.match(notice.message, /Settings → Community plugins → vitnotes → "vitnotes program"/);
 	assert.equal(fs.readFileSync(note, "utf8"), TINY);
+	plugin.unload();
+});
+
+test("Fill all with the real CLI: its own discovery skips the templates folder and plain notes", { skip: SKIP, timeout: 120_000 }, async () => {
+	const vault = copyVault();
+	fs.mkdirSync(path.join(vault, "Templates"), { recursive: true });
+	fs.writeFileSync(path.join(vault, ".obsidian", "templates.json"), JSON.stringify({ folder: "Templates" }));
+	fs.writeFileSync(path.join(vault, "Templates", "Paper.md"), TINY);
+	fs.writeFileSync(path.join(vault, "Papers", "Tiny.md"), TINY);
+	fs.writeFileSync(path.join(vault, "Papers", "Plain.md"), "# plain\n");
+	for (const f of fs.readdirSync(path.join(vault, "Papers"))) {
+		if (!["Tiny.md", "Plain.md"].includes(f)) fs.rmSync(path.join(vault, "Papers", f), { recursive: true });
+	}
+	const plugin = await loadPlugin(new FakeApp(vault), { executable: EXE });
+	const before = obsidian.Notice.log.length;
+	await plugin.fillAll();
+	const notice = obsidian.Notice.log.slice(before).find(isResult);
+	assert.match(notice.message, /^vitnotes: filled Papers\/Tiny\.md/, notice.message);
+	assert.ok(fs.readFileSync(path.join(vault, "Papers", "Tiny.md"), "utf8").includes("5,717,416"));
+	assert.equal(fs.readFileSync(path.join(vault, "Templates", "Paper.md"), "utf8"), TINY, "a template stays a template");
+	assert.equal(fs.readFileSync(path.join(vault, "Papers", "Plain.md"), "utf8"), "# plain\n");
 	plugin.unload();
 });
 
