@@ -113,3 +113,14 @@ def test_plugins_folder_linked_out_of_the_vault_is_not_written(tmp_path):
     with pytest.raises(VitnotesError, match="leads outside the vault"):
         install_plugin.run(_args(vault))
     assert list(outside.iterdir()) == []
+
+
+def test_install_offers_the_comparison_base_once_and_never_replaces_it(tmp_path, capsys):
+    vault = _vault(tmp_path)
+    install_plugin.run(_args(vault))
+    base = vault / "vitnotes.base"
+    assert f"wrote {base}" in capsys.readouterr().out
+    assert "views" in base.read_text()
+    base.write_text("views: []  # mine\n")
+    install_plugin.run(_args(vault))
+    assert base.read_text() == "views: []  # mine\n" and "vitnotes.base" not in capsys.readouterr().out

@@ -139,6 +139,32 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_base(args: argparse.Namespace) -> int:
+    from vitnotes.obsidian.base_file import write_base
+
+    result = write_base(args.vault, name=args.name, force=args.force)
+    print(f"{result.status} {result.path}")
+    return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vitnotes.render.table import format_rows
+    from vitnotes.table import collect_rows
+
+    vault = Path(args.vault).expanduser()
+    if not vault.is_dir():
+        raise VitnotesError(f"{vault} is not a folder", "give the path of your Obsidian vault")
+    rows = collect_rows(vault, warn=lambda msg: print(msg, file=sys.stderr))
+    if not rows and args.format != "csv":
+        print(f"no paper notes in {vault} (a note needs a vitnotes: key, or a fill that wrote vn_ properties)",
+              file=sys.stderr)
+        return 0
+    print(format_rows(rows, args.format))
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     import timm
 
@@ -201,6 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="timm model for the note's frontmatter")
     p.add_argument("--vault", default=".", help="vault folder (default: current folder)")
     p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("table", help="the vault's paper notes as one comparison table")
+    p.add_argument("vault", metavar="VAULT", help="the vault folder")
+    p.add_argument("--format", choices=["text", "markdown", "csv"], default="text")
+    p.set_defaults(func=cmd_table)
+
+    p = sub.add_parser("base", help="write an Obsidian Bases view (.base) comparing the vault's papers")
+    p.add_argument("vault", metavar="VAULT", help="the vault folder")
+    p.add_argument("--name", default="vitnotes.base", help="file name at the vault root (default vitnotes.base)")
+    p.add_argument("--force", action="store_true", help="replace an existing file that differs")
+    p.set_defaults(func=cmd_base)
 
     p = sub.add_parser("models", help="list timm model names (for suggestions)")
     p.add_argument("pattern", nargs="?", default=None,

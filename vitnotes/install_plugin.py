@@ -87,8 +87,17 @@ def install(vault: Path, enable: bool = False) -> tuple[Path, bool]:
     return target, changed
 
 
+def _offer_base(vault: Path) -> None:
+    """The comparison view (`vitnotes base`) comes with the plugin when the vault has none yet."""
+    from vitnotes.obsidian.base_file import DEFAULT_NAME, write_base
+
+    if not (vault / DEFAULT_NAME).exists():
+        print(f"wrote {write_base(vault).path}: a Bases table of your paper notes (open it in Obsidian)")
+
+
 def run(args: argparse.Namespace) -> int:
     target, changed = install(Path(args.vault), enable=args.enable)
+    _offer_base(Path(args.vault).expanduser())
     version = json.loads((target / "manifest.json").read_text(encoding="utf-8")).get("version", "?")
     if changed:
         print(f"installed vitnotes plugin {version} into {target}")

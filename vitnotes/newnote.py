@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from vitnotes.errors import NoteError, SpecError
+from vitnotes.obsidian.frontmatter import yaml_scalar
 
 TEMPLATE = "paper-study.md"
 # Characters Obsidian refuses in file names or that break [[links]].
@@ -25,14 +26,6 @@ def note_filename(title: str) -> str:
     if not name:
         raise SpecError(f"title {title!r} has no usable characters for a file name")
     return name + ".md"
-
-
-def yaml_scalar(value: str) -> str:
-    """``value`` as it must be typed after ``key: `` in YAML: plain when that is safe, else quoted
-    (a name with ": " or " #" would otherwise break the frontmatter or be cut by a comment)."""
-    import yaml
-
-    return yaml.safe_dump({"k": value}, allow_unicode=True, width=1 << 16)[3:].rstrip("\n")
 
 
 def render_template(title: str, model: str, vault_root: Path) -> str:

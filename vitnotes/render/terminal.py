@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Optional, Sequence
 
 from vitnotes.analysis.report import Report
 from vitnotes.render.numbers import fmt_int, fmt_macs, fmt_params, fmt_pct, si
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: str = "") -> str:
-    """Aligned columns; columns whose index is in ``right`` are right-aligned (numbers)."""
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: str | Collection[int] = "") -> str:
+    """Aligned columns; columns whose index is in ``right`` (digits, or ints) are right-aligned (numbers)."""
+    right_cols = {int(c) for c in right} if isinstance(right, str) else set(right)
     cells = [[str(h) for h in headers]] + [["—" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
     def line(r):
-        return "  ".join(c.rjust(w) if str(i) in right else c.ljust(w)
+        return "  ".join(c.rjust(w) if i in right_cols else c.ljust(w)
                          for i, (c, w) in enumerate(zip(r, widths))).rstrip()
 
     head = [line(cells[0]), "  ".join("-" * w for w in widths)] if any(headers) else []
@@ -47,7 +49,7 @@ def _card(report: Report) -> str:
         r = c.paper_row
         card.append(("ViT paper Table 1", f"{r['name']}: {r['layers']} layers, D={r['hidden']}, "
                                           f"MLP {r['mlp']}, {r['heads']} heads, {r['params']} params"))
-    return _section("Model card", _table(["", ""], card))
+    return _section("Model card", text_table(["", ""], card))
 
 
 def _params(report: Report) -> str:
@@ -55,11 +57,11 @@ def _params(report: Report) -> str:
     prow = [(g.name, g.label, fmt_int(g.count), si(g.count)) for g in p.groups]
     prow.append(("total", "all parameters", fmt_int(p.total), si(p.total)))
     prow.append(("", "trainable", fmt_int(p.trainable), si(p.trainable)))
-    body = _table(["group", "what", "params", ""], prow, right="23")
+    body = text_table(["group", "what", "params", ""], prow, right="23")
     if p.block:
         brow = [(b.name, b.label, fmt_int(b.count), " + ".join("×".join(map(str, sh)) for sh in b.shapes))
                 for b in p.block]
-        body += "\n\nOne block:\n" + _table(["module", "what", "params", "shapes"], brow, right="2")
+        body += "\n\nOne block:\n" + text_table(["module", "what", "params", "shapes"], brow, right="2")
     if p.attention:
         a = p.attention
         body += (f"\n\nMulti-head attention, per head (D={a.embed_dim}, h={a.num_heads}, d_k={a.head_dim}): "
@@ -71,9 +73,9 @@ def _params(report: Report) -> str:
 def _macs(report: Report) -> str:
     m = report.macs
     mrow = [(g.name, si(g.macs, 2), fmt_pct(g.macs / m.total if m.total else None)) for g in m.by_group]
-    body = _table(["group", "MACs", "share"], mrow, right="12")
+    body = text_table(["group", "MACs", "share"], mrow, right="12")
     orow = [(g.name, si(g.macs, 2), fmt_pct(g.macs / m.total if m.total else None)) for g in m.by_op]
-    body += "\n\nBy op kind:\n" + _table(["op", "MACs", "share"], orow, right="12")
+    body += "\n\nBy op kind:\n" + text_table(["op", "MACs", "share"], orow, right="12")
     extras = [f"attention {fmt_pct(m.attention_share)}" if m.attention_share is not None else "",
               f"MLP {fmt_pct(m.mlp_share)}" if m.mlp_share is not None else "",
               f"activations {si(m.activations)}" if m.activations else ""]
@@ -89,13 +91,14 @@ def _macs(report: Report) -> str:
         rows = [(pt.img_size, pt.num_tokens, si(pt.macs, 2), si(pt.attention_matmul_macs, 2),
                  fmt_pct(pt.attention_matmul_macs / pt.macs if pt.macs else None)) for pt in report.scaling]
         out.append(_section("Scaling with input size",
-                            _table(["img", "tokens", "MACs", "QKᵀ+AV MACs", "QKᵀ+AV share"], rows, right="01234")))
+                            text_table(["img", "tokens", "MACs", "QKᵀ+AV MACs", "QKᵀ+AV share"], rows, right="01234")))
     return "\n\n".join(out)
 
 
 def _shapes(report: Report) -> str:
     s = report.shapes
-    out = [_section("Shapes (B = batch)", _table(["stage", "shape", "note"], [(r.stage, r.shape, r.note) for r in s.stages]))]
+    rows = [(r.stage, r.shape, r.note) for r in s.stages]
+    out = [_section("Shapes (B = batch)", text_table(["stage", "shape", "note"], rows))]
     out.append(f"(full op trace: {len(s.trace)} aten ops — see --json)")
     return "\n\n".join(out)
 
@@ -105,7 +108,7 @@ def _downsampling(report: Report) -> str:
     if s.hierarchy:
         rows = [(h.name, h.resolution, h.channels, h.depth, h.downsample) for h in s.hierarchy]
         return _section("Stages (down-sampling)",
-                        _table(["stage", "resolution", "channels", "blocks", "down-sampling"], rows, right="23"))
+                        text_table(["stage", "resolution", "channels", "blocks", "down-sampling"], rows, right="23"))
     if c.stem and c.grid:
         return _section("Down-sampling", f"one step: {c.stem} → {'×'.join(map(str, c.grid))} grid, constant after")
     return ""
@@ -116,7 +119,7 @@ def _block(report: Report) -> str:
     if c.num_heads is not None and c.num_tokens is not None:
         return ""  # a ViT's block steps are rows of the shape table already
     rows = [(r.stage, r.shape, r.note) for r in report.shapes.block]
-    return _section("Basic block", _table(["step", "shape", "note"], rows)) if rows else ""
+    return _section("Basic block", text_table(["step", "shape", "note"], rows)) if rows else ""
 
 
 def _attention_distance(report: Report) -> str:
@@ -124,7 +127,7 @@ def _attention_distance(report: Report) -> str:
     if d is None:
         return _section("Mean attention distance", report.unavailable.get("attention_distance", "not computed"))
     rows = [(i, f"{min(h):.1f}", f"{sum(h) / len(h):.1f}", f"{max(h):.1f}") for i, h in enumerate(d.mad_px, 1) if h]
-    body = _table(["layer", "min head px", "mean px", "max head px"], rows, right="0123")
+    body = text_table(["layer", "min head px", "mean px", "max head px"], rows, right="0123")
     body += f"\n\nuniform attention over the {'×'.join(map(str, d.grid))} grid: {d.uniform_px:.1f} px; {d.num_images} images"
     return _section("Mean attention distance", body)
 
