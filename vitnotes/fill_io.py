@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional, TextIO
+from typing import TextIO
 
 from vitnotes.errors import VitnotesError
 
 
-def note_paths(args_notes: Iterable[str], stdin: Optional[TextIO], vault: Optional[str]) -> list[str]:
+def note_paths(args_notes: Iterable[str], stdin: TextIO | None, vault: str | None) -> list[str]:
     """The notes to fill, in order, each once: the arguments, then stdin's lines, then the vault's."""
     paths = list(args_notes)
     if stdin is not None:
