@@ -145,6 +145,36 @@ test("Fill all with the real CLI: its own discovery skips the templates folder a
 	plugin.unload();
 });
 
+const LINUX_SKIP = SKIP || (process.platform !== "linux" ? "needs pgrep -g (Linux)" : false);
+test("Cancel stops the real CLI and its analysis worker: no process of its group is left", { skip: LINUX_SKIP, timeout: 120_000 }, async () => {
+	const vault = copyVault();
+	const note = path.join(vault, "Papers", "Cancelled.md");
+	// rollout needs one real forward, which the CLI runs in a worker process of its own.
+	const text = "---\nvitnotes:\n  model: vit_tiny_patch16_224\n  sections: [card, rollout]\n---\n# C\n\nMine.\n";
+	fs.writeFileSync(note, text);
+	const app = new FakeApp(vault);
+	app.open("Papers/Cancelled.md");
+	const plugin = await loadPlugin(app, { executable: EXE });
+	const pgrep = (...a) => spawnSync("pgrep", a, { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
+	const before = obsidian.Notice.log.length;
+	plugin.commands["fill-current-note"].checkCallback(false);
+	let group = [];
+	let leader;
+	for (let i = 0; i < 1800 && group.length < 2; i++) {
+		await new Promise((r) => setTimeout(r, 50));
+		leader ??= pgrep("-f", `expect-sha [0-9a-f]+ ${note}`)[0];
+		if (leader) group = pgrep("-g", String(leader)); // the CLI leads its own process group
+	}
+	assert.ok(group.length >= 2, `the CLI (${leader}) and its worker are running: ${group}`);
+	plugin.commands.cancel.callback();
+	const notice = await waitForNotice(isResult, 20_000, before);
+	assert.match(notice.message, /cancelled; the note was left as it was/);
+	for (let i = 0; i < 100 && pgrep("-g", String(leader)).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+	assert.deepEqual(pgrep("-g", String(leader)), [], "every process of the CLI's group is gone");
+	assert.equal(fs.readFileSync(note, "utf8"), text);
+	plugin.unload();
+});
+
 test("the status bar follows a real `vitnotes watch` daemon for this vault", { skip: SKIP, timeout: 60_000 }, async (t) => {
 	// A vault with no opted-in note: the daemon has nothing to fill, so it stops at once on SIGTERM.
 	const vault = fs.mkdtempSync(path.join(ROOT, "watched-"));
