@@ -108,3 +108,21 @@ def test_kwargs_json_types():
         "depth": 2, "mlp_ratio": 2.0, "class_token": False, "x": [1, "a"]}
     with pytest.raises(SpecError, match=r"model_kwargs.act: \w*Path values are not allowed"):
         check_model_kwargs({"act": Path("x")})
+
+
+def test_pretrained_tags_name_timms_checkpoint():
+    def spec(**block):
+        return build_spec({"vitnotes": block}, vault_root=None)
+
+    s = spec(model="vit_base_patch16_224", pretrained="augreg2_in21k_ft_in1k")
+    assert (s.model, s.pretrained) == ("vit_base_patch16_224.augreg2_in21k_ft_in1k", True)
+    s = spec(model="vit_base_patch16_224.augreg2_in21k_ft_in1k")  # a full name asks for that checkpoint
+    assert (s.model, s.pretrained) == ("vit_base_patch16_224.augreg2_in21k_ft_in1k", True)
+    s = spec(model="vit_base_patch16_224.augreg2_in21k_ft_in1k", pretrained=False)
+    assert s.pretrained is False
+    assert spec(model="vit_base_patch16_224", pretrained=True).model == "vit_base_patch16_224"
+    assert spec(model="vit_base_patch16_224").pretrained is False
+    with pytest.raises(SpecError, match="names tag 'augreg_in1k' but vitnotes.pretrained names 'orig_in21k'"):
+        spec(model="vit_base_patch16_224.augreg_in1k", pretrained="orig_in21k")
+    with pytest.raises(SpecError, match="vitnotes.pretrained"):
+        spec(model="vit_base_patch16_224", pretrained="../x")

@@ -164,12 +164,15 @@ def test_missing_file_and_unknown_format(tmp_path):
         load(tiny(2), odd)
 
 
-def test_pretrained_uses_only_the_local_hf_cache(tmp_path, monkeypatch):
+def test_pretrained_uses_the_local_hf_cache_without_network(tmp_path, monkeypatch):
+    """Issue 10 changed this: without a cached copy vitnotes now downloads (tests/test_hub_download.py);
+    offline (HF_HUB_OFFLINE) it says so, and a cached copy is used with no network at all."""
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     dst = tiny(2)
-    with pytest.raises(WeightsError, match="not in the Hugging Face cache .*never downloads"):
+    with pytest.raises(WeightsError, match="not in the Hugging Face cache .*HF_HUB_OFFLINE is set"):
         load_weights(dst, NAME, weights=None, pretrained=True, seed=0)
 
     # the cache layout huggingface_hub itself writes: refs/main -> snapshots/<commit>/<file>

@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kwargs", type=_json_arg, default={}, help="JSON object of timm model kwargs")
     p.add_argument("--sections", type=_sections_arg, default=None, help="comma-separated sections")
     p.add_argument("--weights", default=None, help="local checkpoint (.safetensors, .pth/.bin, .npz)")
-    p.add_argument("--pretrained", action="store_true", help="use a Hugging Face cache already on disk")
+    p.add_argument("--pretrained", action="store_true", help="timm's trained checkpoint (MODEL or MODEL.TAG): from the HF cache, else downloaded once into it")
     p.add_argument("--images", default=None, help="folder of images for the attention figures")
     p.add_argument("--num-images", type=int, default=16)
     p.add_argument("--device", default="cpu", help="cpu or cuda for the attention forward")

@@ -91,7 +91,8 @@ def _analyze(req: AnalysisRequest, cache, use_cache: bool, progress: Progress) -
         if progress and any(getattr(report, s, None) is not None for s in figure_sections):
             progress("drawing figures …")  # only when there is something to draw (not for a Swin or a CNN)
         figures = render_figures(report, figure_sections)
-    cache.put(key, report, figures)
+    if not report.weights_error:  # a failed weight load is retried next time (e.g. once online)
+        cache.put(key, report, figures)
     return report, figures
 
 
@@ -208,6 +209,8 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
         result.kept_edited = list(merged.kept_edited)
         if failure is not None:
             result.status, result.message = "failed", str(failure)
+        elif report.weights_error:  # structure filled; the weight-dependent sections say why they are not
+            result.status, result.message = "failed", report.weights_error
         else:
             result.status = "filled" if merged.changed else "unchanged"
             if merged.kept_edited:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -135,6 +136,29 @@ def vault_defaults(vault_config: Optional[dict[str, Any]]) -> dict[str, Any]:
     return _fields((vault_config or {}).get("vitnotes", vault_config), ".vitnotes/config.yaml")
 
 
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
+
+
+def _pretrained(model: str, value: Any) -> tuple[str, bool]:
+    """(model, pretrained): `pretrained: TAG` names timm's checkpoint ``model.TAG``; a model named
+    ``arch.tag`` asks for that checkpoint unless `pretrained: false` says otherwise."""
+    arch, _, tag = model.partition(".")
+    if value is None:
+        return model, bool(tag)
+    if isinstance(value, bool):
+        return model, value
+    if isinstance(value, str) and value.strip().lower() in ("yes", "no", "true", "false", "on", "off"):
+        raise SpecError(f"vitnotes.pretrained must be true or false (unquoted) or a timm tag, got {value!r}",
+                        "write pretrained: true")
+    if not isinstance(value, str) or not _TAG.fullmatch(value.strip()):
+        raise SpecError(f"vitnotes.pretrained must be true, false or a timm pretrained tag, got {value!r}",
+                        "e.g. pretrained: true, or pretrained: augreg2_in21k_ft_in1k")
+    value = value.strip()
+    if tag and tag != value:
+        raise SpecError(f"vitnotes.model names tag {tag!r} but vitnotes.pretrained names {value!r}", "keep one of them")
+    return f"{arch}.{value}", True
+
+
 def build_spec(
     frontmatter: Optional[dict[str, Any]],
     *,
@@ -170,15 +194,13 @@ def build_spec(
             raise SpecError(f"vitnotes.sections: unknown section {s!r}", _suggest(str(s), known))
 
     img_size = merged.get("img_size")
-    pretrained = merged.get("pretrained", False)
-    if not isinstance(pretrained, bool):
-        raise SpecError(f"vitnotes.pretrained must be true or false, got {pretrained!r}")
+    model, pretrained = _pretrained(model.strip(), merged.get("pretrained"))
     weights = merged.get("weights")
     if weights is not None and pretrained:
         raise SpecError("vitnotes.weights and vitnotes.pretrained are both set", "keep one of them")
     images = merged.get("images")
     return NoteSpec(
-        model=model.strip(),
+        model=model,
         source=source,
         img_size=None if img_size is None else _int(img_size, "vitnotes.img_size", 8, 8192),
         model_kwargs=check_model_kwargs(merged.get("model_kwargs") or {}, key="vitnotes.model_kwargs"),

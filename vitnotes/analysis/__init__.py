@@ -31,11 +31,25 @@ def analyze(req: AnalysisRequest, progress: Progress = None, on_idle: Optional[C
     from vitnotes.analysis.structure import profile_structure
 
     report = profile_structure(req, progress=progress)
+    add_published_accuracy(report, req)
     if req.needs_weights:
         from vitnotes.analysis.figures_data import add_figure_data
 
         add_figure_data(report, req, progress=progress)
     return report
+
+
+def add_published_accuracy(report: Report, req: AnalysisRequest) -> None:
+    """timm's published ImageNet accuracy of the checkpoint ``req.model`` names (its default tag if none)."""
+    from vitnotes.analysis.hub import checkpoint_name
+    from vitnotes.analysis.report import PublishedAccuracy
+    from vitnotes.data import results
+
+    name = checkpoint_name(req.model)
+    size = report.card.img_size[0] if report.card.img_size else None
+    row = results.lookup(name, size)
+    report.accuracy = PublishedAccuracy(checkpoint=name, found=row is not None, source=results.SOURCE,
+                                        **({"img_size": row.img_size, "top1": row.top1, "top5": row.top5} if row else {}))
 
 
 def _analyze_with_worker(req: AnalysisRequest, progress: Progress, on_idle) -> Report:
@@ -56,6 +70,7 @@ def _analyze_with_worker(req: AnalysisRequest, progress: Progress, on_idle) -> R
         from vitnotes.analysis.structure import profile_structure
 
         report = profile_structure(req, progress=progress)
+        add_published_accuracy(report, req)
         if on_idle is not None:
             on_idle()
         out = child.stdout.read()

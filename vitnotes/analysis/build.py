@@ -48,11 +48,14 @@ def _check_name(model: str) -> None:
     if ":" in model:  # hf-hub:/local-dir: names would read config from the hub or disk
         raise ModelError(f"model {model!r} is not a timm architecture name",
                          "use a plain timm name such as vit_base_patch16_224")
-    if not timm.is_model(model):
+    if not timm.is_model(model.partition(".")[0]):
         close = closest_models(model)
         hint = ("did you mean " + ", ".join(close) + "?") if close else \
             "see `python -c \"import timm; print(timm.list_models('vit_*'))\"` for names"
         raise ModelError(f"unknown model {model!r}", hint)
+    from vitnotes.analysis.hub import check_tag
+
+    check_tag(model)  # `arch.tag`: a tag timm lists for that architecture
 
 
 def _takes_img_size(model_cls: type) -> bool:

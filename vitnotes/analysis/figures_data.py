@@ -12,7 +12,7 @@ import torch
 
 from vitnotes.analysis.report import AttentionDistance, EmbedFilters, PosEmbedSimilarity, Report, Rollout
 from vitnotes.analysis.request import AnalysisRequest
-from vitnotes.errors import ModelError, SpecError
+from vitnotes.errors import ModelError, SpecError, WeightsError
 
 Progress = Optional[Callable[[str], None]]
 
@@ -34,9 +34,18 @@ def add_figure_data(report: Report, req: AnalysisRequest, progress: Progress = N
     if progress:
         progress(f"building {req.model} on cpu")
     model = create_model(req.model, req.img_size, req.model_kwargs, req.seed)
-    report.weights = load_weights(
-        model, req.model, weights=req.weights, pretrained=req.pretrained, seed=req.seed, progress=progress
-    )
+    try:
+        report.weights = load_weights(
+            model, req.model, weights=req.weights, pretrained=req.pretrained, seed=req.seed, progress=progress
+        )
+    except WeightsError as exc:
+        # Only what needs the weights is lost: the structural sections are filled all the same.
+        report.weights_error = str(exc)
+        for s in wanted:
+            report.unavailable[s] = str(exc)
+        if progress:
+            progress(f"warning: {exc}")
+        return
     try:
         geo = vit_geometry(model, req.model)
     except ModelError as exc:

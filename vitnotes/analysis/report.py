@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-SCHEMA = 2  # 2: stems that patchify (Mixer, ConvNeXt, hybrids), position info from the modules, window steps
+SCHEMA = 3  # 2: stems that patchify (Mixer, ConvNeXt, hybrids), position info from the modules, window steps; 3: checkpoint provenance, published accuracy, weights_error
 
 MAC_CONVENTION = (
     "MACs: one multiply-add = 1 MAC (the convention of timm's tables, fvcore and most papers, "
@@ -158,6 +158,16 @@ class WeightsInfo:
     sha256: str = ""  # of the file, "" for random
     seed: Optional[int] = None
     label: str = ""  # what every figure says, e.g. "random init (seed 0) — not a trained model"
+    # A timm checkpoint from the Hugging Face hub (kind "hf-cache"); "" / [] otherwise.
+    checkpoint: str = ""  # timm name, architecture.tag
+    hub_id: str = ""  # Hugging Face repo id, e.g. "timm/vit_base_patch16_224.augreg2_in21k_ft_in1k"
+    revision: str = ""  # the commit sha the file came from
+    filename: str = ""  # file in the repo, e.g. "model.safetensors"
+    size: int = 0  # bytes
+    downloaded: bool = False  # fetched in this run (False: found in the HF cache)
+    pretrained_on: list[str] = field(default_factory=list)  # datasets the tag names, pre-training first
+    fine_tuned_on: list[str] = field(default_factory=list)
+    recipe: list[str] = field(default_factory=list)  # e.g. "AugReg recipe (…)"
 
 
 @dataclass
@@ -210,6 +220,18 @@ class Rollout:
 
 
 @dataclass
+class PublishedAccuracy:
+    """timm's published ImageNet-1k validation accuracy (vitnotes/data/imagenet_results.csv)."""
+
+    checkpoint: str  # architecture.tag looked up
+    found: bool = False  # False: not in timm's published tables
+    img_size: Optional[int] = None  # evaluation resolution, px
+    top1: Optional[float] = None  # %
+    top5: Optional[float] = None  # %
+    source: str = ""  # the table it came from
+
+
+@dataclass
 class Report:
     model: str
     card: Card
@@ -228,6 +250,8 @@ class Report:
     rollout: Optional[Rollout] = None
     schema: int = SCHEMA
     unavailable: dict[str, str] = field(default_factory=dict)  # section -> why it could not be computed
+    weights_error: str = ""  # the weights could not be loaded: one line (problem — fix); structure still filled
+    accuracy: Optional[PublishedAccuracy] = None  # timm's published ImageNet results for the checkpoint
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -30,7 +30,7 @@ class AnalysisRequest:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     sections: tuple[str, ...] = field(default_factory=registry.names)
     weights: Optional[str] = None  # absolute path to a local checkpoint
-    pretrained: bool = False  # use a Hugging Face cache already on disk; never download
+    pretrained: bool = False  # timm's checkpoint for `model` (arch.tag, or the default tag): HF cache, else downloaded once
     images: Optional[str] = None  # absolute path to a folder of images
     num_images: int = 16
     device: str = "cpu"

@@ -1,6 +1,6 @@
-"""The real model with its weights: a local file, a Hugging Face cache already on disk, or seeded random.
+"""The real model with its weights: a local file, timm's checkpoint through the Hugging Face cache, or seeded random.
 
-Never downloads (DESIGN.md §5). Files go through timm's own loaders — ``load_state_dict``
+A download happens only for `pretrained:` (``analysis.hub``: once, into the HF cache). Files go through timm's own loaders — ``load_state_dict``
 (safetensors, or ``torch.load(weights_only=True)``), the model module's ``checkpoint_filter_fn``
 (key conversion, position-embedding resampling) and ``model.load_pretrained`` for Google's ``.npz`` —
 and every failure becomes a WeightsError that names the file and what does not fit.
@@ -56,13 +56,7 @@ def load_weights(
         sha = load_file(model, path)
         return WeightsInfo(kind="file", source=str(path), sha256=sha, label=f"{path.name} (sha256 {sha[:12]})")
     if pretrained:
-        hub_id, path = hf_cached_file(model, name)
-        if progress:
-            progress(f"loading cached weights {hub_id}")
-        sha = load_file(model, path)
-        return WeightsInfo(
-            kind="hf-cache", source=hub_id, sha256=sha, label=f"{hub_id} (HF cache, sha256 {sha[:12]})"
-        )
+        return load_checkpoint(model, name, progress)
     return WeightsInfo(kind="random", source="", seed=seed, label=random_label(seed))
 
 
@@ -211,26 +205,33 @@ def _npz_facts(model: torch.nn.Module, path: Path) -> str:
     return ", ".join(facts)
 
 
-def hf_cached_file(model: torch.nn.Module, name: str) -> tuple[str, Path]:
-    """The model's pretrained file in the local HF cache, never the network; WeightsError when absent."""
-    cfg = getattr(model, "pretrained_cfg", None) or {}
-    hub_id = cfg.get("hf_hub_id")
-    if not hub_id:
-        raise WeightsError(f"timm lists no Hugging Face weights for {name}",
-                           hint="name a local file in `weights:` or drop `pretrained`")
+def checkpoint_label(name: str, repo: str, commit: str, sha: str) -> str:
+    """What figures say for a hub checkpoint, e.g. "timm/vit_base_patch16_224.augreg2_in21k_ft_in1k @ 1a2b3c4
+    (HF cache, sha256 0123456789ab)"; the timm name is added when the repo id does not contain it."""
+    who = repo if name in repo else f"{name} from {repo}"
+    return f"{who} @ {commit[:7]} (HF cache, sha256 {sha[:12]})"
+
+
+def load_checkpoint(model: torch.nn.Module, name: str, progress: Optional[Callable[[str], None]] = None) -> WeightsInfo:
+    """timm's checkpoint for ``name`` (``arch`` = its default tag, or ``arch.tag``): from the HF cache,
+    else downloaded once into it (``analysis.hub``); loaded through the same checked loaders as a file."""
+    from vitnotes.analysis import hub
+    from vitnotes.data.tags import read_tag
+
     try:
-        from huggingface_hub import constants, try_to_load_from_cache
-        from timm.models._hub import HF_WEIGHTS_NAME, _get_safe_alternatives, hf_split
+        import huggingface_hub  # noqa: F401
     except ImportError:
-        raise WeightsError("`pretrained: true` needs huggingface_hub", hint="pip install huggingface_hub") from None
-    repo, revision = hf_split(hub_id)
-    filename = cfg.get("hf_hub_filename") or HF_WEIGHTS_NAME
-    for candidate in [*_get_safe_alternatives(filename), filename]:
-        found = try_to_load_from_cache(repo, candidate, revision=revision)
-        if isinstance(found, str) and os.path.isfile(found):
-            return hub_id, Path(found)
-    raise WeightsError(
-        f"pretrained weights for {name} ({hub_id}) are not in the Hugging Face cache ({constants.HF_HUB_CACHE}); "
-        "vitnotes never downloads",
-        hint=f"download them once (`hf download {repo}`), or name a local file in `weights:`",
+        raise WeightsError("`pretrained:` needs huggingface_hub", hint="pip install huggingface_hub") from None
+    ck = hub.resolve(name)
+    got = hub.fetch(ck, progress)
+    if progress:
+        progress(f"loading {ck.name} ({got.filename}, {hub.human_bytes(got.size)})")
+    sha = load_file(model, got.path)
+    facts = read_tag(ck.tag)
+    return WeightsInfo(
+        kind="hf-cache", source=ck.hub_id, sha256=sha,
+        label=checkpoint_label(ck.name, ck.repo, got.commit, sha),
+        checkpoint=ck.name, hub_id=ck.repo, revision=got.commit, filename=got.filename, size=got.size,
+        downloaded=got.downloaded, pretrained_on=facts.pretrained_on, fine_tuned_on=facts.fine_tuned_on,
+        recipe=facts.recipe,
     )

@@ -46,6 +46,7 @@ def figure_fields(req: AnalysisRequest, progress=None) -> dict:
     # What the weight/image pass adds to a Report: the fields the section registry names.
     holder = SimpleNamespace(**{name: None for name in figure_fields()})
     holder.unavailable = {}
+    holder.weights_error = ""
     add_figure_data(holder, req, progress=progress)
     return vars(holder)
 

@@ -21,7 +21,7 @@ def figure_view(section: str, extra: Extra, why_missing: Optional[WhyMissing] = 
         view: dict[str, Any] = {
             "has_data": data is not None, "weights": weights_label(report),
             "random": bool(report.weights and report.weights.kind == "random"),
-            "images": "", "reason": "",
+            "images": "", "reason": "", "weights_error": report.weights_error,
         }
         if images is not None:
             skipped = f"; {len(images.skipped)} skipped ({'; '.join(images.skipped)})" if images.skipped else ""

@@ -131,7 +131,7 @@ def figure_fields() -> tuple[str, ...]:
     """The Report fields the weight/image pass sets (the worker process sends back exactly these)."""
     drawn = tuple(s.report_field for s in registry().values()
                   if s.report_field and {"weights", "forward"} & set(s.needs))
-    return ("weights", "images", *drawn, "unavailable")
+    return ("weights", "images", *drawn, "unavailable", "weights_error")
 
 
 def default_anchors() -> dict[str, list[str]]:

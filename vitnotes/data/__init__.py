@@ -1,0 +1,1 @@
+"""Small data files shipped with vitnotes and their torch-free readers."""
