@@ -101,7 +101,9 @@ def test_new_section_text_replaces_regions_where_the_user_moved_them(filled):
     r = next(x for x in find_regions(result.text) if x.name == "patch")
     block = lines[r.begin : r.end + 1]
     del lines[r.begin : r.end + 1]
-    moved = "\n".join(lines) + "\n\n## Moved here\n" + "\n".join(block) + "\n"
+    # Moved, still indented, into a list item (indented after a heading it would be a code block,
+    # which Markdown shows as text: not a region any more — issue 13).
+    moved = "\n".join(lines) + "\n\n## Moved here\n- moved:\n" + "\n".join(block) + "\n"
     new = dict(sections, patch="| patch | 32 px |\n| --- | --- |")
     out = merge(moved, new, load_anchors(None))
     assert out.updated == ["patch"] and not out.inserted

@@ -90,12 +90,20 @@ def test_symlink_escape_refused(tmp_path):
         spec({"vitnotes": {"model": "m", "images": "imgs"}}, vault)
 
 
-def test_absolute_path_taken_as_typed(tmp_path):
+def test_absolute_path_outside_the_vault_needs_the_vaults_permission(tmp_path):
+    """Issue 13: a note (maybe synced from someone else) may read outside its vault only where the
+    vault's own config allows it; inside the vault an absolute path is taken as typed."""
     vault = tmp_path / "vault"
     vault.mkdir()
     w = tmp_path / "w.safetensors"
     w.write_bytes(b"x")
-    assert spec({"vitnotes": {"model": "m", "weights": str(w)}}, vault).weights == w
+    with pytest.raises(SpecError, match="vitnotes.weights.*outside the vault.*read_outside_vault"):
+        spec({"vitnotes": {"model": "m", "weights": str(w)}}, vault)
+    config = {"read_outside_vault": [str(tmp_path)]}
+    assert spec({"vitnotes": {"model": "m", "weights": str(w)}}, vault, vault_config=config).weights == w
+    inside = vault / "w.pth"
+    inside.write_bytes(b"x")
+    assert spec({"vitnotes": {"model": "m", "weights": str(inside)}}, vault).weights == inside
 
 
 def test_missing_file_named(tmp_path):

@@ -9,6 +9,7 @@ callout and keeps all of the user's text. torch is imported only when a Report m
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class FillOptions:
     # `expect_sha` (sha256 of the bytes the caller read) refuses a note that changed since.
     write: bool = True
     expect_sha: Optional[str] = None
+    cancel: Optional[threading.Event] = None  # set by the daemon's stop: ends a wait for another writer
 
 
 @dataclass
@@ -138,6 +140,7 @@ def _error_sections(note, spec, message: str, vault_root: Path) -> dict[str, str
 def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
     """Fill one note in place. Never raises for a bad note: the result says what happened."""
     from vitnotes.obsidian.anchors import load_anchors
+    from vitnotes.obsidian.guard import wait_settled
     from vitnotes.obsidian.note import read_note
     from vitnotes.obsidian.optin import check_paper_note
     from vitnotes.obsidian.regions import merge
@@ -163,6 +166,7 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
 
     for _ in range(WRITE_TRIES):
         try:
+            wait_settled(path, opts.cancel)  # read only once no other program is writing the note
             note = read_note(path)
             if opts.expect_sha is not None and hashlib.sha256(note.raw).hexdigest() != opts.expect_sha.lower():
                 result.stale = True
@@ -198,7 +202,7 @@ def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
                 result.merged_bytes = note.encode(merged.text) if merged.changed else note.raw
             elif merged.changed:
                 data = note.encode(merged.text)
-                write_note(path, data, expected_raw=note.raw, vault_root=vault.root)
+                write_note(path, data, expected_raw=note.raw, vault_root=vault.root, cancel=opts.cancel)
                 result.written_bytes = data
         except ConcurrentEdit:
             continue  # the user saved meanwhile: merge again from their new text

@@ -1,8 +1,11 @@
 """NoteSpec: what a note asks for, validated, with every error naming the bad key (DESIGN.md §3).
 
 Sources, first wins per note: the note's `vitnotes:` frontmatter, then `--model`, then the vault
-default in `.vitnotes/config.yaml`, then the paper's ViT-B/16. Paths resolve inside the vault
-unless the user typed an absolute path. No torch here.
+default in `.vitnotes/config.yaml`, then the paper's ViT-B/16. Paths in a note (or the vault config)
+resolve inside the vault, and may not leave it — `..`, symlinks (of the folder or of an image file
+in it), absolute and `~` paths alike — unless the vault's `.vitnotes/config.yaml` lists the folder
+under `read_outside_vault:`: a note synced from someone else's vault must not make vitnotes read
+arbitrary files. Paths typed on the command line are taken as typed. No torch here.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from vitnotes.errors import SpecError
 
 DEFAULT_MODEL = "vit_base_patch16_224"
 KEYS = ("model", "img_size", "model_kwargs", "weights", "pretrained", "images", "num_images", "sections")
+ALLOW_KEY = "read_outside_vault"  # vault config only: folders outside the vault that notes may read
 
 
 @dataclass(frozen=True)
@@ -73,29 +77,60 @@ def check_model_kwargs(kwargs: Any, key: str = "model_kwargs") -> dict[str, Any]
     return dict(kwargs)
 
 
-def resolve_user_path(value: Any, vault_root: Optional[Path], *, key: str, folder: bool = False) -> Path:
+def resolve_user_path(value: Any, vault_root: Optional[Path], *, key: str, folder: bool = False,
+                      allowed: tuple[Path, ...] = ()) -> Path:
     """A path from a note or the command line, resolved and checked to exist.
 
-    Relative paths start at the vault root (or the current folder without a vault) and may not
-    leave it, symlinks included; an absolute path the user typed is taken as typed.
+    With a vault (a path from a note or the vault config) the real path — symlinks followed, an
+    image folder's files included — must lie inside the vault or under one of ``allowed`` (the
+    vault config's `read_outside_vault:`). Without one (the command line) it is taken as typed,
+    relative to the current folder.
     """
     if not isinstance(value, str) or not value.strip():
         raise SpecError(f"{key} must be a path (a non-empty string)")
     raw = Path(os.path.expanduser(value.strip()))
     base = vault_root if vault_root is not None else Path.cwd()
     path = raw if raw.is_absolute() else base / raw
-    if not raw.is_absolute() and vault_root is not None:
-        root = vault_root.resolve()
-        if not path.resolve().is_relative_to(root):
-            raise SpecError(
-                f"{key}: {value!r} points outside the vault ({root})",
-                "use a path inside the vault, or an absolute path",
-            )
+    if vault_root is not None:
+        _check_inside(path, value, vault_root, key, allowed)
     if folder and not path.is_dir():
         raise SpecError(f"{key}: folder {value!r} not found (looked at {path})", "create it or fix the path")
     if not folder and not path.is_file():
         raise SpecError(f"{key}: file {value!r} not found (looked at {path})", "fix the path")
+    if folder and vault_root is not None:
+        from vitnotes.analysis.request import IMAGE_EXTS
+
+        for entry in sorted(path.iterdir()):
+            if entry.suffix.lower() in IMAGE_EXTS and entry.is_symlink():
+                _check_inside(entry, f"{value}/{entry.name}", vault_root, key, allowed)
     return path
+
+
+def _check_inside(path: Path, value: str, vault_root: Path, key: str, allowed: tuple[Path, ...]) -> None:
+    root = vault_root.resolve()
+    real = path.resolve()
+    if real.is_relative_to(root) or any(real.is_relative_to(a) for a in allowed):
+        return
+    raise SpecError(
+        f"{key}: {value!r} points outside the vault ({root})",
+        f"use a path inside the vault, or list its folder under `{ALLOW_KEY}:` in .vitnotes/config.yaml",
+    )
+
+
+def allowed_roots(vault_config: Optional[dict[str, Any]]) -> tuple[Path, ...]:
+    """The vault config's `read_outside_vault:` folders (absolute or `~` paths), resolved."""
+    value = (vault_config or {}).get(ALLOW_KEY)
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+        raise SpecError(f".vitnotes/config.yaml: {ALLOW_KEY} must be a list of folders", "e.g. [~/checkpoints]")
+    roots = [Path(os.path.expanduser(v.strip())) for v in items]
+    for r in roots:
+        if not r.is_absolute():
+            raise SpecError(f".vitnotes/config.yaml: {ALLOW_KEY}: {str(r)!r} is not an absolute path",
+                            "write the full path (or ~/…) of a folder outside the vault")
+    return tuple(r.resolve() for r in roots)
 
 
 def _suggest(word: str, choices: tuple[str, ...]) -> str:
@@ -133,7 +168,8 @@ def read_vault_config(vault_root: Path) -> Optional[dict[str, Any]]:
 
 def vault_defaults(vault_config: Optional[dict[str, Any]]) -> dict[str, Any]:
     """The vault-wide `vitnotes:` keys: top level, or under a `vitnotes:` key, as in a note."""
-    return _fields((vault_config or {}).get("vitnotes", vault_config), ".vitnotes/config.yaml")
+    config = {k: v for k, v in (vault_config or {}).items() if k != ALLOW_KEY}
+    return _fields(config.get("vitnotes", config), ".vitnotes/config.yaml")
 
 
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
@@ -199,14 +235,17 @@ def build_spec(
     if weights is not None and pretrained:
         raise SpecError("vitnotes.weights and vitnotes.pretrained are both set", "keep one of them")
     images = merged.get("images")
+    allowed = allowed_roots(vault_config)
     return NoteSpec(
         model=model,
         source=source,
         img_size=None if img_size is None else _int(img_size, "vitnotes.img_size", 8, 8192),
         model_kwargs=check_model_kwargs(merged.get("model_kwargs") or {}, key="vitnotes.model_kwargs"),
-        weights=None if weights is None else resolve_user_path(weights, vault_root, key="vitnotes.weights"),
+        weights=None if weights is None else resolve_user_path(weights, vault_root, key="vitnotes.weights",
+                                                                    allowed=allowed),
         pretrained=pretrained,
-        images=None if images is None else resolve_user_path(images, vault_root, key="vitnotes.images", folder=True),
+        images=None if images is None else resolve_user_path(images, vault_root, key="vitnotes.images", folder=True,
+                                                                  allowed=allowed),
         num_images=_int(merged.get("num_images", 16), "vitnotes.num_images", 1, 1024),
         sections=tuple(dict.fromkeys(sections)),
     )

@@ -61,8 +61,8 @@ def _analyze_with_worker(req: AnalysisRequest, progress: Progress, on_idle) -> R
         [sys.executable, "-m", "vitnotes.analysis.worker"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    child.stdin.write(request_to_json(req))
-    child.stdin.close()
+    child.stdin.write(request_to_json(req) + "\n")
+    child.stdin.flush()  # stdin stays open: its end of file tells the child this process is gone
     # The child's progress lines, relayed as they come; its stdout is read once at the end.
     relay = threading.Thread(target=_relay, args=(child.stderr, progress), daemon=True)
     relay.start()
@@ -79,6 +79,7 @@ def _analyze_with_worker(req: AnalysisRequest, progress: Progress, on_idle) -> R
         if child.poll() is None:
             child.kill()
             child.wait()
+        child.stdin.close()
     relay.join(timeout=1)
     try:
         result = json.loads(out)

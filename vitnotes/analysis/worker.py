@@ -3,9 +3,11 @@
 A cold run that needs the real model spends ~2-3 s importing torch and timm on one core while
 the machine's other core idles. `analyze` then starts this worker first, so the real forward
 (its own import included) runs beside the meta-device structural pass instead of after it.
-Protocol: one AnalysisRequest as JSON on stdin; one JSON object on stdout, either
+Protocol: one AnalysisRequest as one JSON line on stdin; one JSON object on stdout, either
 ``{"figures": {field: value}}`` or ``{"error": "WeightsError", "message": ..., "hint": ...}``.
-Progress lines go to stderr unchanged.
+Progress lines go to stderr unchanged. The parent keeps stdin open while it lives: the worker
+dies with it (end of file on stdin, and on Linux the kernel's PR_SET_PDEATHSIG), so a killed
+`fill` leaves no process behind.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from dataclasses import asdict, is_dataclass
 from types import SimpleNamespace
 
@@ -51,8 +54,35 @@ def figure_fields(req: AnalysisRequest, progress=None) -> dict:
     return vars(holder)
 
 
+def _die_with_parent() -> None:
+    """Exit as soon as the parent is gone: SIGKILL from the kernel (Linux), or stdin's end of file."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch_stdin() -> None:
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except (OSError, ValueError):
+            pass
+        os._exit(3)  # the parent closed its end or died: nobody wants the answer
+
+    threading.Thread(target=watch_stdin, name="parent-watchdog", daemon=True).start()
+
+
 def main() -> int:
-    req = request_from_json(sys.stdin.read())
+    line = sys.stdin.buffer.readline()
+    if not line.strip():
+        return 3  # the parent died before sending the request
+    _die_with_parent()
+    req = request_from_json(line.decode("utf-8"))
 
     def progress(msg: str) -> None:
         sys.stderr.write(msg + "\n")

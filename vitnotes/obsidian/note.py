@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +13,7 @@ import yaml
 
 from vitnotes.errors import NoteError
 from vitnotes.obsidian import regions as _regions
+from vitnotes.obsidian import yaml_bounded
 
 BOM = b"\xef\xbb\xbf"
 
@@ -51,14 +53,17 @@ def decode(raw: bytes, path: Path | str) -> tuple[str, bool]:
 
 
 def parse_frontmatter(text: str, path: Path | str) -> dict[str, Any] | None:
-    """yaml.safe_load of the leading ``---`` block; None when there is none."""
+    """The leading ``---`` block, parsed safely and with bounds (``yaml_bounded``); None when there is none."""
     lines = _regions.split_lines(text)
     end = _regions.frontmatter_end(lines)
     if end < 0:
         return None
     block = "\n".join(ln.content for ln in lines[1:end])
     try:
-        data = yaml.safe_load(block)
+        data = yaml_bounded.load(block)
+    except yaml_bounded.YAMLBoundsError as exc:
+        raise NoteError(f"{path}: frontmatter refused: {exc.problem}",
+                        "simplify the YAML between the --- lines (vitnotes reads a few plain keys)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 2}" if mark is not None else "the frontmatter"
@@ -81,8 +86,12 @@ def read_note(path: Path | str) -> Note:
     """Read and parse a note; NoteError (naming the file) when it is missing, not UTF-8 or has broken YAML."""
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: a FIFO named *.md must not hang the read; only regular files are notes.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as fh:
             st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise NoteError(f"{path}: not a regular file", "vitnotes fills only ordinary .md files")
             raw = fh.read()
     except FileNotFoundError:
         raise NoteError(f"{path}: no such note", "check the path (quote it if it has spaces)") from None

@@ -1,6 +1,8 @@
 """Generated regions in a note: find them, hash them, and merge new section bodies in.
 
-A region is delimited by two HTML comments (hidden in every Markdown renderer)::
+A region is delimited by two HTML comments (hidden in every Markdown renderer), and only where
+Markdown renders them as comments: not in fenced or indented code, not in a code span
+(``commonmark.comment_lines`` decides the indented cases)::
 
     <!-- vitnotes:begin shapes sha=1a2b3c4d -->
 
@@ -153,6 +155,26 @@ def _fence_closes(content: str, char: str, n: int) -> bool:
     return bool(m) and m.group(1)[0] == char and len(m.group(1)) >= n and is_blank(m.group(2))
 
 
+class _TextMarkers:
+    """Is this marker-looking line shown as text (indented code, a code span) rather than a comment?
+
+    Only a line indented 4 columns or more can be (a fence is the scanner's own business); for those
+    CommonMark decides (list continuation vs code), asked once per scan."""
+
+    def __init__(self, lines: Sequence[Line], frontmatter_end: int):
+        self.lines, self.fm = lines, frontmatter_end
+        self.comments: frozenset[int] | None = None
+
+    def __call__(self, i: int) -> bool:
+        if width(leading_ws(self.lines[i].content)) < 4:
+            return False
+        if self.comments is None:
+            from vitnotes.obsidian.commonmark import comment_lines
+
+            self.comments = comment_lines([ln.content for ln in self.lines], self.fm)
+        return i not in self.comments
+
+
 def scan(text_or_lines: str | list[Line]) -> Scan:
     """Find regions, fenced code and frontmatter. Markers inside code fences are ordinary text."""
     lines = split_lines(text_or_lines) if isinstance(text_or_lines, str) else text_or_lines
@@ -163,6 +185,7 @@ def scan(text_or_lines: str | list[Line]) -> Scan:
     seen: dict[str, int] = {}
     fence: tuple[str, int] | None = None
     current: tuple[str, str | None, int, str] | None = None  # name, sha, begin, indent
+    shown_as_text = _TextMarkers(lines, fm)
     for i in range(fm + 1, n):
         content = lines[i].content
         if fence is not None:
@@ -193,6 +216,9 @@ def scan(text_or_lines: str | list[Line]) -> Scan:
                 )
             elif _MARKERISH.match(content):
                 raise _malformed(i, content)
+            continue
+        if _MARKERISH.match(content) and shown_as_text(i):
+            code[i] = True  # the user's example in an indented code block or a code span: plain text
             continue
         m = _BEGIN.match(content)
         if m:

@@ -56,10 +56,12 @@ def read_yaml_mapping(path: Path, must: str, example: str) -> dict[str, Any] | N
     """
     import yaml
 
+    from vitnotes.obsidian import yaml_bounded
+
     if not path.is_file():
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_bounded.load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: not valid YAML ({first_line(exc)})", "fix the file or delete it") from None
     if data is not None and not isinstance(data, dict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from pathlib import Path
 
 from vitnotes.errors import VitnotesError
@@ -72,11 +73,12 @@ def run(args: argparse.Namespace) -> int:
         raise VitnotesError(f"vault folder {what}: {args.vault}", "give the folder that holds .obsidian")
     log = Logger(sys.stdout, verbose=args.verbose, timestamps=not os.environ.get("JOURNAL_STREAM"))
     _warn_if_inside_a_vault(root, log)
-    opts = FillOptions(force=args.force, device=args.device, progress=None)
+    cancel = threading.Event()  # a stop ends a fill's wait for another program writing its note
+    opts = FillOptions(force=args.force, device=args.device, progress=None, cancel=cancel)
     code = serve(
         root,
         fill=lambda path: fill_note(path, opts),
-        opts=WatchOptions(quiet=args.settle, poll=args.poll, once=args.once),
+        opts=WatchOptions(quiet=args.settle, poll=args.poll, once=args.once, on_stop=cancel.set),
         log=log,
         warm=_warm_analyzer,
     )

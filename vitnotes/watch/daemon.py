@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
+from vitnotes.obsidian.guard import install_sigio_ignore
 from vitnotes.watch.index import NoteIndex
 from vitnotes.watch.notes import Fill, NoteProcessor
 from vitnotes.watch.pidfile import PidFile, live_daemon
@@ -54,6 +55,7 @@ class WatchOptions:
     poll: bool = False
     once: bool = False
     poll_interval: Optional[float] = None
+    on_stop: Optional[Callable[[], None]] = None  # called at the first stop signal (cancels waits in a fill)
 
 
 def serve(root: Path, fill: Fill, opts: WatchOptions, log: Logger,
@@ -85,6 +87,7 @@ class _Daemon:
         else:
             pidfile = PidFile(self.root, self.state_dir)
             pidfile.acquire()
+        install_sigio_ignore()  # main thread: lets the worker's fills take read leases (obsidian/guard.py)
         try:
             with StopSignals() as signals:
                 self.worker.on_done = signals.wake
@@ -136,6 +139,8 @@ class _Daemon:
             worker.join(2)
             return
         worker.stop()
+        if self.opts.on_stop is not None:
+            self.opts.on_stop()
         if worker.state in ("starting", "warming"):
             return  # reading or importing only: nothing to finish
         if worker.state == "filling":

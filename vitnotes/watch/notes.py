@@ -9,7 +9,9 @@ so all of this is tested with a fake one.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import time
 import traceback
 from collections import defaultdict, deque
@@ -35,8 +37,12 @@ class Outcome:
 
 
 def _read(path: str) -> tuple[bytes, os.stat_result]:
-    """Bytes and the stat taken on the same open file (after reading, so the stat is never older)."""
-    with open(path, "rb") as fh:
+    """Bytes and the stat taken on the same open file (after reading, so the stat is never older).
+
+    Opened non-blocking, and only a regular file is read: a FIFO named *.md must not hang the daemon."""
+    with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)), "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", path)  # handled as "gone"
         data = fh.read()
         return data, os.fstat(fh.fileno())
 

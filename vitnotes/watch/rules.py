@@ -3,9 +3,9 @@
 Cheap on purpose: every file event in the vault passes through `VaultRules.skip_reason` (the vault
 rules of DESIGN.md §4 live in `obsidian.vault.Vault.is_skipped`; this adds "only .md files"), and
 every changed note through `opted_in`, which looks at no more than the frontmatter block. It works
-on the exact bytes the daemon hashed (the note engine's `quick_opted_in` re-reads by path) and
-parses no YAML, so a note with broken YAML still counts as opted in and gets its error
-reported by the fill.
+on the exact bytes the daemon hashed; a block that mentions `vitnotes` at all is parsed by the
+(bounded) YAML parser, which decides; a block YAML refuses counts as opted in when a line starts with
+the key, so the fill reports its error.
 """
 
 from __future__ import annotations
@@ -44,7 +44,17 @@ def opted_in(data: bytes) -> bool:
     refuse the note and say where.
     """
     block = frontmatter_block(data)
-    return block is not None and _FM_KEY.search(block) is not None
+    if block is None or b"vitnotes" not in block:
+        return False
+    import yaml
+
+    from vitnotes.obsidian import yaml_bounded
+
+    try:
+        parsed = yaml_bounded.load(block.decode("utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return _FM_KEY.search(block) is not None  # broken: let the fill say where
+    return isinstance(parsed, dict) and "vitnotes" in parsed
 
 
 @dataclass
@@ -91,7 +101,7 @@ class VaultRules:
                                  and (templates is None or Path(dirpath, d) != templates))
             for name in sorted(filenames):
                 full = os.path.join(dirpath, name)
-                if self.is_note(full):
+                if self.is_note(full) and os.path.isfile(full):  # a FIFO or device named *.md is no note
                     yield full
 
 
