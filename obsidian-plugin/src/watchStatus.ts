@@ -55,12 +55,12 @@ export async function commandLine(pid: number): Promise<string | null> {
 	return output("ps", ["-p", String(pid), "-o", "command="]);
 }
 
-/** Whether the pid runs `vitnotes watch` (a recycled pid that now runs something else does not count). */
-export async function isWatchDaemon(pid: number): Promise<boolean> {
-	if (!pidExists(pid)) return false;
+/** What the pid runs now: the daemon, something else (a recycled pid after the daemon died), or nothing. */
+export async function whatRuns(pid: number): Promise<"daemon" | "other" | "gone"> {
+	if (!pidExists(pid)) return "gone";
 	const cmd = await commandLine(pid);
-	if (cmd === null) return pidExists(pid); // unreadable (another user's process): trust the pid file
-	return /vitnotes/.test(cmd) && /\bwatch\b/.test(cmd);
+	if (cmd === null) return pidExists(pid) ? "daemon" : "gone"; // unreadable (another user's): trust the pid file
+	return /vitnotes/.test(cmd) && /\bwatch\b/.test(cmd) ? "daemon" : "other";
 }
 
 function samePath(a: string, b: string): boolean {
@@ -102,8 +102,10 @@ export async function readWatchState(vaultPath: string): Promise<WatchState> {
 	if (typeof data.vault === "string" && !samePath(data.vault, vaultPath)) {
 		return { running: false, pid, started, reason: `the pid file belongs to another vault (${data.vault})` };
 	}
-	if (!(await isWatchDaemon(pid))) {
-		return { running: false, pid, started, reason: `the daemon (pid ${pid}) is no longer running` };
+	const runs = await whatRuns(pid);
+	if (runs === "gone") return { running: false, pid, started, reason: `the daemon (pid ${pid}) is no longer running` };
+	if (runs === "other") {
+		return { running: false, pid, started, reason: `the daemon is gone: pid ${pid} now runs another program, not vitnotes watch` };
 	}
 	return { running: true, pid, started };
 }

@@ -146,6 +146,22 @@ test("Fill current note, note closed: runs `fill --progress json <absolute path>
 	// The progress Notice showed the CLI's progress with a Cancel button, and went away.
 	const progress = obsidian.Notice.log.slice(before).find((n) => n.message.includes("profiling vit_tiny_patch16_224"));
 	assert.ok(progress && progress.fragment.find("button").text === "Cancel" && progress.hidden, "live progress with Cancel");
+	// …and in the status bar, which is cleared afterwards; a dismissed Notice still leaves that sign.
+	const job = plugin.statusBar[1];
+	assert.match(job.text, /^vitnotes: filling ViT — profiling vit_tiny_patch16_224/);
+	assert.equal(job.hidden, true);
+	plugin.unload();
+});
+
+test("a program that cannot even be spawned (Node throws at once): a Notice, no unhandled rejection", async () => {
+	const { dir } = makeVault({ "A.md": OPTED });
+	const plugin = await loadPlugin(new FakeApp(dir), { executable: "vit\0notes" });
+	const before = obsidian.Notice.log.length;
+	await plugin.queueFill(new obsidian.TFile("A.md"));
+	const notice = obsidian.Notice.log.slice(before).find(isResult);
+	assert.match(notice.message, /could not start .*ERR_INVALID_ARG/);
+	assert.equal(plugin.queue.running, null, "the queue moves on");
+	assert.equal(fs.readFileSync(path.join(dir, "A.md"), "utf8"), OPTED);
 	plugin.unload();
 });
 
@@ -530,12 +546,12 @@ test("status bar: running only while the pid in .vitnotes/watch.pid is alive and
 	assert.equal(bar.text, "vitnotes: not watching");
 	assert.match(bar.getAttribute("aria-label"), /another computer/);
 
-	if (process.platform === "linux") {
-		// The pid is alive but runs something else: a recycled pid after the daemon died.
-		write({ pid: other.pid });
-		await plugin.refreshWatchStatus();
-		assert.equal(bar.text, "vitnotes: not watching");
-	}
+	// The pid is alive but runs something else: a recycled pid after the daemon died (its command
+	// line comes from /proc on Linux, ps on macOS, CIM on Windows).
+	write({ pid: other.pid });
+	await plugin.refreshWatchStatus();
+	assert.equal(bar.text, "vitnotes: not watching");
+	assert.match(bar.getAttribute("aria-label"), new RegExp(`pid ${other.pid} now runs another program, not vitnotes watch`));
 
 	// A process that has exited: its pid is dead (stale pid file after a crash).
 	const dead = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" });

@@ -597,11 +597,11 @@ async function commandLine(pid) {
   }
   return output("ps", ["-p", String(pid), "-o", "command="]);
 }
-async function isWatchDaemon(pid) {
-  if (!pidExists(pid)) return false;
+async function whatRuns(pid) {
+  if (!pidExists(pid)) return "gone";
   const cmd = await commandLine(pid);
-  if (cmd === null) return pidExists(pid);
-  return /vitnotes/.test(cmd) && /\bwatch\b/.test(cmd);
+  if (cmd === null) return pidExists(pid) ? "daemon" : "gone";
+  return /vitnotes/.test(cmd) && /\bwatch\b/.test(cmd) ? "daemon" : "other";
 }
 function samePath(a, b) {
   const canon = (p) => {
@@ -640,8 +640,10 @@ async function readWatchState(vaultPath) {
   if (typeof data.vault === "string" && !samePath(data.vault, vaultPath)) {
     return { running: false, pid, started, reason: `the pid file belongs to another vault (${data.vault})` };
   }
-  if (!await isWatchDaemon(pid)) {
-    return { running: false, pid, started, reason: `the daemon (pid ${pid}) is no longer running` };
+  const runs = await whatRuns(pid);
+  if (runs === "gone") return { running: false, pid, started, reason: `the daemon (pid ${pid}) is no longer running` };
+  if (runs === "other") {
+    return { running: false, pid, started, reason: `the daemon is gone: pid ${pid} now runs another program, not vitnotes watch` };
   }
   return { running: true, pid, started };
 }
