@@ -452,8 +452,8 @@ test("program discovery: ~ and quotes in the setting; pip --user, conda, pyenv, 
 		platform, env, home: platform === "win32" ? "C:\\Users\\me" : "/home/me",
 		isFile: (p) => files.has(p), listDir: (p) => dirs[p] ?? [],
 	});
-	assert.deepEqual(parseSetting('"~/My Venv/bin/vitnotes"', "/home/me"), { command: "/home/me/My Venv/bin/vitnotes", args: [] });
-	assert.deepEqual(parseSetting("'/opt/py 3/python3' -m vitnotes", "/home/me"), { command: "/opt/py 3/python3", args: ["-m", "vitnotes"] });
+	assert.deepEqual(parseSetting('"~/My Venv/bin/vitnotes"', { home: "/home/me", platform: "linux" }), { command: "/home/me/My Venv/bin/vitnotes", args: [] });
+	assert.deepEqual(parseSetting("'/opt/py 3/python3' -m vitnotes", { home: "/home/me", platform: "linux" }), { command: "/opt/py 3/python3", args: ["-m", "vitnotes"] });
 	assert.equal(findProgram("~/bin/vitnotes", host("linux")).command, "/home/me/bin/vitnotes");
 	assert.equal(findProgram("vitnotes", host("linux")).foundIn, "nowhere (not on PATH)");
 	files.add("/home/me/miniconda3/envs/study/bin/vitnotes");
@@ -473,7 +473,20 @@ test("program discovery: ~ and quotes in the setting; pip --user, conda, pyenv, 
 	files.delete("/opt/homebrew/bin/vitnotes");
 	assert.equal(findProgram("vitnotes", host("darwin", { "/Library/Frameworks/Python.framework/Versions": ["3.12"] })).foundIn,
 		"/Library/Frameworks/Python.framework/Versions/3.12/bin");
-	assert.deepEqual(findProgram("vitnotes", host("win32")), { command: "py", prefixArgs: ["-m", "vitnotes"], foundIn: "the py launcher" });
+	// Windows: pip --user and python.org's Scripts folders, conda's Scripts, then the py launcher.
+	const roaming = "C:\\Users\\me\\AppData\\Roaming";
+	const winEnv = { Path: "C:\\Windows", APPDATA: roaming };
+	files.clear();
+	files.add(`${roaming}\\Python\\Python312\\Scripts\\vitnotes.exe`);
+	assert.deepEqual(findProgram("vitnotes", host("win32", { [`${roaming}\\Python`]: ["Python312"] }, winEnv)),
+		{ command: `${roaming}\\Python\\Python312\\Scripts\\vitnotes.exe`, prefixArgs: [], foundIn: `~\\AppData\\Roaming\\Python\\Python312\\Scripts` });
+	files.clear();
+	files.add("C:\\Users\\me\\miniconda3\\envs\\study\\Scripts\\vitnotes.exe");
+	assert.equal(findProgram("vitnotes", host("win32", { "C:\\Users\\me\\miniconda3\\envs": ["study"] }, winEnv)).command,
+		"C:\\Users\\me\\miniconda3\\envs\\study\\Scripts\\vitnotes.exe");
+	assert.equal(findProgram("~\\venv\\Scripts\\vitnotes.exe", host("win32")).command, "C:\\Users\\me\\venv\\Scripts\\vitnotes.exe");
+	files.clear();
+	assert.deepEqual(findProgram("vitnotes", host("win32", {}, winEnv)), { command: "py", prefixArgs: ["-m", "vitnotes"], foundIn: "the py launcher" });
 });
 
 test("Insert vitnotes frontmatter: suggests names from `vitnotes models`, writes vitnotes.model via processFrontMatter", async () => {
