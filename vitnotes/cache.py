@@ -4,7 +4,8 @@ The key covers everything that changes a Report or its figures: the request, the
 image files (path, size, mtime — hashing a 1 GB checkpoint on every save would defeat the cache),
 the installed torch/timm/matplotlib versions (read from package metadata, not by importing them),
 vitnotes' version and the Report schema. Figure PNGs are cached beside the Report because
-re-rendering them would mean importing matplotlib and numpy on every fill.
+re-rendering them would mean importing matplotlib and numpy on every fill; the entry records which
+figures were drawn, so a hit never depends on guessing which sections have data.
 """
 
 from __future__ import annotations
@@ -55,16 +56,25 @@ def cache_key(req: AnalysisRequest) -> str:
 
 
 class ReportCache:
+    """``<key>.json`` holds the Report and the names of the figures drawn from it, each in
+    ``<key>.<section>.png``. What was drawn is recorded, not re-derived: a Report whose model has
+    no data for a figure section (a Swin note asking for attention maps) is still a full hit."""
+
     def __init__(self, folder: Path, vault_root: Optional[Path] = None):
         self.folder = folder
         self.vault_root = vault_root if vault_root is not None else folder
 
-    def get(self, key: str, figure_sections: tuple[str, ...] = ()) -> Optional[tuple[Report, dict[str, bytes]]]:
-        """The cached Report and figure PNGs, or None if any piece is missing or unreadable."""
+    def get(self, key: str, required: tuple[str, ...] = ()) -> Optional[tuple[Report, dict[str, bytes]]]:
+        """The cached Report and figure PNGs, or None if any piece (or a ``required`` figure) is
+        missing or unreadable."""
         try:
-            report = Report.from_json((self.folder / f"{key}.json").read_text(encoding="utf-8"))
-            figures = {s: (self.folder / f"{key}.{s}.png").read_bytes() for s in figure_sections}
-        except (OSError, ValueError, TypeError, KeyError):
+            entry = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            drawn = [str(s) for s in entry["drawn"]]
+            if not set(required) <= set(drawn):
+                return None
+            report = Report.from_dict(entry["report"])
+            figures = {s: (self.folder / f"{key}.{s}.png").read_bytes() for s in drawn}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
         if report.schema != SCHEMA:
             return None
@@ -75,4 +85,6 @@ class ReportCache:
 
         for section, data in figures.items():
             write_bytes_atomic(self.folder / f"{key}.{section}.png", data, self.vault_root)
-        write_bytes_atomic(self.folder / f"{key}.json", report.to_json().encode("utf-8"), self.vault_root)
+        entry = {"drawn": sorted(figures), "report": report.to_dict()}
+        write_bytes_atomic(self.folder / f"{key}.json", json.dumps(entry, ensure_ascii=False).encode("utf-8"),
+                           self.vault_root)

@@ -6,13 +6,23 @@ class VitnotesError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, hint: str | None = None):
+    def __init__(self, message: str, hint: str | None = None, request_field: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # The AnalysisRequest field the problem is in (e.g. "weights"): the analyzer describes the
+        # request; the caller says where that field came from (see ``for_note``).
+        self.request_field = request_field
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message
+
+
+def for_note(exc: VitnotesError) -> VitnotesError:
+    """``exc`` as a note's author reads it: a bad request field without a hint points at its frontmatter key."""
+    if exc.request_field and not exc.hint:
+        exc.hint = f"check `{exc.request_field}:` in the note's frontmatter"
+    return exc
 
 
 def first_line(exc: BaseException) -> str:

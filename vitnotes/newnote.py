@@ -32,9 +32,9 @@ def render_template(title: str, model: str, vault_root: Path) -> str:
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
-    from vitnotes.paths import templates_dir
+    from vitnotes.paths import templates_dir, vault_paths
 
-    loader = jinja2.FileSystemLoader([str(vault_root / ".vitnotes" / "templates"), str(templates_dir())])
+    loader = jinja2.FileSystemLoader([str(vault_paths(vault_root).templates), str(templates_dir())])
     env = SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:
         return env.get_template(TEMPLATE).render(title=title, model=model, date=_dt.date.today().isoformat())

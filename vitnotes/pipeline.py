@@ -1,9 +1,20 @@
-"""Fill one note: the single function that `fill` and `watch` are thin shells around (DESIGN.md §2).
+"""Fill one note: the single function that `fill` and `watch` are thin shells around (docs/DESIGN.md).
 
-parse → spec → analyze (or cache) → render → merge → write. Bad input (missing note, broken YAML,
-markers, unknown keys, paths outside the vault) is *refused*: nothing on disk changes. A failed
-analysis (unknown model, bad kwargs, bad weights) is *failed*: the note gets a visible warning
-callout and keeps all of the user's text. torch is imported only when a Report must be computed.
+prepare → compute → render → merge → commit:
+
+- **prepare**: find the vault, refuse a note that resolves outside it, read anchors and vault defaults;
+  read the note and its spec (broken markers or frontmatter: *refused*).
+- **compute**: the Report and figure PNG bytes for the note's request, from the cache or the
+  analyzer, once per request: a concurrent edit of the note's text is merged again without
+  recomputing. A failed analysis (unknown model, bad kwargs, bad weights) is *failed*: the note gets
+  a visible warning callout and keeps all of the user's text.
+- **render**: Markdown per section and the figure embeds, in memory; nothing is written.
+- **merge**: the sections into the note's text. A refusal here (an unclosed code fence where a region
+  would go, …) leaves every file in the vault as it was.
+- **commit**: only now the figure PNGs, then the note (compare-and-swap against what was read),
+  then the cache entry.
+
+torch is imported only when a Report must be computed.
 """
 
 from __future__ import annotations
@@ -13,13 +24,21 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
 
 from vitnotes.analysis.report import Report
 from vitnotes.analysis.request import AnalysisRequest
-from vitnotes.errors import NoteError, SpecError, VitnotesError
+from vitnotes.errors import NoteError, SpecError, VitnotesError, for_note
+
+if TYPE_CHECKING:
+    from vitnotes.cache import ReportCache
+    from vitnotes.obsidian.note import Note
+    from vitnotes.obsidian.regions import MergeResult
+    from vitnotes.obsidian.vault import Vault
+    from vitnotes.spec import NoteSpec
 
 Progress = Optional[Callable[[str], None]]
+Status = Literal["filled", "unchanged", "refused", "failed"]
 WRITE_TRIES = 4
 
 
@@ -40,7 +59,7 @@ class FillOptions:
 @dataclass
 class FillResult:
     path: Path
-    status: str  # "filled" | "unchanged" | "refused" | "failed"
+    status: Status
     message: str = ""
     display: str = ""  # the note's path relative to its vault, for log lines
     model: str = ""
@@ -71,31 +90,117 @@ MODEL_SOURCES = {"frontmatter": "from this note's frontmatter", "--model": "from
                  "vault config": "from .vitnotes/config.yaml", "default": "vitnotes' default"}
 
 
-def _analyze(req: AnalysisRequest, cache, use_cache: bool, progress: Progress) -> tuple[Report, dict[str, bytes]]:
+@dataclass
+class _Setup:
+    """What prepare found once per fill: the vault and its settings."""
+
+    vault: "Vault"
+    anchors: dict[str, list[str]]
+    config: Optional[dict[str, Any]]
+    cache: "ReportCache"
+
+
+@dataclass
+class _Computed:
+    """The outcome of compute: a Report and its figures, or the failure that replaces them."""
+
+    request: AnalysisRequest
+    report: Optional[Report] = None
+    figures: dict[str, bytes] = field(default_factory=dict)
+    failure: Optional[VitnotesError] = None
+    key: str = ""
+    to_cache: bool = False  # computed now (not served from the cache): commit stores it
+
+
+@dataclass
+class _Rendered:
+    """Everything commit writes besides the note: figure PNGs by path. Sections are the note's part."""
+
+    sections: dict[str, str]
+    pngs: dict[Path, bytes] = field(default_factory=dict)
+    failure: Optional[VitnotesError] = None
+
+
+# --------------------------------------------------------------------------- prepare
+
+
+def _prepare(path: Path, result: FillResult) -> _Setup:
+    from vitnotes.cache import ReportCache
+    from vitnotes.obsidian.anchors import load_anchors
+    from vitnotes.obsidian.vault import Vault
+    from vitnotes.obsidian.write import ensure_writable
+    from vitnotes.paths import vault_paths
+    from vitnotes.spec import read_vault_config
+
+    if not path.is_file():
+        raise NoteError(f"note not found: {path}", "check the path")
+    vault = Vault.for_note(path)
+    result.display = vault.display(path)
+    ensure_writable(path, vault.root)  # a symlink out of the vault: refuse before any work
+    return _Setup(vault=vault, anchors=load_anchors(vault.root), config=read_vault_config(vault.root),
+                  cache=ReportCache(vault_paths(vault.root).cache, vault.root))
+
+
+def _read(path: Path, setup: _Setup, opts: FillOptions, result: FillResult) -> tuple["Note", "NoteSpec"]:
+    from vitnotes.obsidian.guard import wait_settled
+    from vitnotes.obsidian.note import read_note
+    from vitnotes.obsidian.optin import check_paper_note
+    from vitnotes.spec import build_spec
+
+    wait_settled(path, opts.cancel)  # read only once no other program is writing the note
+    note = read_note(path)
+    if opts.expect_sha is not None and hashlib.sha256(note.raw).hexdigest() != opts.expect_sha.lower():
+        result.stale = True
+        raise NoteError(f"{path}: the note changed since it was read (its sha256 is not {opts.expect_sha})",
+                        "read it again and retry")
+    note.regions  # broken markers: refuse before any analysis
+    check_paper_note(note.text, note.frontmatter, setup.anchors, opts.model)  # a shopping list stays as it is
+    spec = build_spec(note.frontmatter, vault_root=setup.vault.root, cli_model=opts.model, vault_config=setup.config)
+    return note, spec
+
+
+# --------------------------------------------------------------------------- compute
+
+
+def _compute(req: AnalysisRequest, cache: "ReportCache", opts: FillOptions) -> _Computed:
+    """The Report and figure PNGs for ``req`` (cache first); SpecError/NoteError mean *refused*."""
     from vitnotes.cache import cache_key
-    from vitnotes.sections import figure_sections as drawn
+    from vitnotes.sections import figure_sections, get
 
-    figure_sections = drawn(req.sections)
     key = cache_key(req)
-    if use_cache:
-        hit = cache.get(key, figure_sections)
+    if opts.use_cache:
+        hit = cache.get(key)
         if hit is not None:
-            return hit
-    from vitnotes.analysis import analyze
+            return _Computed(req, report=hit[0], figures=hit[1], key=key)
+    drawable = figure_sections(req.sections)
+    try:
+        from vitnotes import analysis
 
-    if progress:
-        progress(f"profiling {req.model} …")
-    report = analyze(req, progress=progress, on_idle=_import_figure_renderer if figure_sections else None)
-    figures: dict[str, bytes] = {}
-    if figure_sections:
-        from vitnotes.render.figures import render_figures
+        if opts.progress:
+            opts.progress(f"profiling {req.model} …")
+        report = analysis.analyze(req, progress=opts.progress, on_idle=_import_figure_renderer if drawable else None)
+        figures: dict[str, bytes] = {}
+        if drawable:
+            from vitnotes.render.figures import render_figures
 
-        if progress and any(getattr(report, s, None) is not None for s in figure_sections):
-            progress("drawing figures …")  # only when there is something to draw (not for a Swin or a CNN)
-        figures = render_figures(report, figure_sections)
-    if not report.weights_error:  # a failed weight load is retried next time (e.g. once online)
-        cache.put(key, report, figures)
-    return report, figures
+            if opts.progress and any(get(s).has_figure(report) for s in drawable):
+                opts.progress("drawing figures …")  # only when there is something to draw (not for a Swin or a CNN)
+            figures = render_figures(report, drawable)
+    except (SpecError, NoteError) as exc:
+        raise for_note(exc) from None
+    except Exception as exc:  # noqa: BLE001 — an analyzer bug must not lose the note or stop the daemon
+        return _Computed(req, failure=_as_failure(exc, req.model), key=key)
+    # A failed weight load is not cached: it is retried next time (e.g. once online).
+    return _Computed(req, report=report, figures=figures, key=key, to_cache=not report.weights_error)
+
+
+def _as_failure(exc: Exception, model: str) -> VitnotesError:
+    """The analyzer's error for the request, with the hint a note's author needs."""
+    if not isinstance(exc, VitnotesError):
+        return VitnotesError(
+            f"internal error while analysing {model}: {type(exc).__name__}: {exc}".splitlines()[0],
+            "please report this with the note's vitnotes: settings")
+    return for_note(exc)
 
 
 def _import_figure_renderer() -> None:
@@ -105,29 +210,46 @@ def _import_figure_renderer() -> None:
     warm_up()
 
 
-def _render(path: Path, vault, spec, report: Report, figures: dict[str, bytes]) -> dict[str, str]:
-    from vitnotes.obsidian.write import write_bytes_atomic
+# --------------------------------------------------------------------------- render (in memory)
+
+
+def _render(path: Path, note: "Note", spec: "NoteSpec", setup: _Setup, computed: _Computed) -> _Rendered:
+    """Markdown per section and the PNGs to write, or the failure callout; writes nothing."""
+    if computed.report is None:
+        assert computed.failure is not None
+        return _Rendered(_error_sections(note, spec, str(computed.failure), setup.vault.root), failure=computed.failure)
+    try:
+        return _render_report(path, spec, setup.vault, computed)
+    except (SpecError, NoteError):
+        raise
+    except Exception as exc:  # noqa: BLE001 — a broken vault template becomes a callout, not a traceback
+        failure = _as_failure(exc, spec.model)
+        return _Rendered(_error_sections(note, spec, str(failure), setup.vault.root), failure=failure)
+
+
+def _render_report(path: Path, spec: "NoteSpec", vault: "Vault", computed: _Computed) -> _Rendered:
     from vitnotes.render.markdown import RenderContext, default_template_dirs, render_sections
 
-    embeds = {}
-    if figures:
+    assert computed.report is not None
+    pngs: dict[Path, bytes] = {}
+    embeds: dict[str, str] = {}
+    if computed.figures:
         folder = vault.attachment_dir(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        for section, data in figures.items():
+        for section, data in computed.figures.items():
             png = folder / vault.figure_name(path, section)
-            write_bytes_atomic(png, data, vault_root=vault.root)
+            pngs[png] = data
             embeds[section] = vault.embed(png, path)
     ctx = RenderContext(
         figures=embeds,
         template_dirs=default_template_dirs(vault.root),
         vault_root=vault.root,
-        bytecode_cache=vault.root / ".vitnotes" / "cache" / "jinja",
+        bytecode_cache=True,
         model_source=MODEL_SOURCES[spec.source],
     )
-    return render_sections(report, spec.sections, ctx)
+    return _Rendered(render_sections(computed.report, spec.sections, ctx), pngs)
 
 
-def _error_sections(note, spec, message: str, vault_root: Path) -> dict[str, str]:
+def _error_sections(note: "Note", spec: "NoteSpec", message: str, vault_root: Path) -> dict[str, str]:
     """The warning goes into every region the note already has, or into the first section."""
     from vitnotes.render.markdown import default_template_dirs, render_error
 
@@ -137,95 +259,84 @@ def _error_sections(note, spec, message: str, vault_root: Path) -> dict[str, str
     return {name: callout for name in names}
 
 
+# --------------------------------------------------------------------------- commit
+
+
+def _commit(path: Path, note: "Note", merged: "MergeResult", rendered: _Rendered, computed: _Computed,
+            setup: _Setup, opts: FillOptions, result: FillResult) -> None:
+    """Figures, then the note (ConcurrentEdit if it changed since it was read), then the cache.
+    With ``opts.write`` off the note is left alone and its merged bytes go to ``result``."""
+    from vitnotes.obsidian.write import write_bytes_atomic, write_note
+
+    root = setup.vault.root
+    for png, data in rendered.pngs.items():
+        write_bytes_atomic(png, data, vault_root=root)
+    if not opts.write:
+        result.merged_bytes = note.encode(merged.text) if merged.changed else note.raw
+    elif merged.changed:
+        data = note.encode(merged.text)
+        write_note(path, data, expected_raw=note.raw, vault_root=root, cancel=opts.cancel)
+        result.written_bytes = data
+    if computed.to_cache and computed.report is not None:
+        setup.cache.put(computed.key, computed.report, computed.figures)
+        computed.to_cache = False
+
+
+# --------------------------------------------------------------------------- the one entry point
+
+
 def fill_note(path: str | Path, opts: FillOptions | None = None) -> FillResult:
     """Fill one note in place. Never raises for a bad note: the result says what happened."""
-    from vitnotes.obsidian.anchors import load_anchors
-    from vitnotes.obsidian.guard import wait_settled
-    from vitnotes.obsidian.note import read_note
-    from vitnotes.obsidian.optin import check_paper_note
-    from vitnotes.obsidian.regions import merge
-    from vitnotes.obsidian.vault import Vault
-    from vitnotes.obsidian.write import ConcurrentEdit, ensure_writable, write_note
-    from vitnotes.spec import build_spec, read_vault_config
-
     opts = opts or FillOptions()
     start = time.perf_counter()
     path = Path(path).expanduser().absolute()
     result = FillResult(path=path, status="refused", display=str(path))
     try:
-        if not path.is_file():
-            raise NoteError(f"note not found: {path}", "check the path")
-        vault = Vault.for_note(path)
-        result.display = vault.display(path)
-        ensure_writable(path, vault.root)  # a symlink out of the vault: refuse before any figure is written
-        anchors = load_anchors(vault.root)
-        config = read_vault_config(vault.root)
+        setup = _prepare(path, result)
+        merged = _fill(path, setup, opts, result)
     except VitnotesError as exc:
-        result.message = str(exc)
+        result.status, result.message = "refused", str(exc)
         return result
-
-    for _ in range(WRITE_TRIES):
-        try:
-            wait_settled(path, opts.cancel)  # read only once no other program is writing the note
-            note = read_note(path)
-            if opts.expect_sha is not None and hashlib.sha256(note.raw).hexdigest() != opts.expect_sha.lower():
-                result.stale = True
-                raise NoteError(f"{path}: the note changed since it was read (its sha256 is not {opts.expect_sha})",
-                                "read it again and retry")
-            note.regions  # broken markers: refuse before any analysis or figure write (kept for later)
-            check_paper_note(note.text, note.frontmatter, anchors, opts.model)  # a shopping list stays as it is
-            spec = build_spec(note.frontmatter, vault_root=vault.root, cli_model=opts.model, vault_config=config)
-        except VitnotesError as exc:
-            result.status, result.message = "refused", str(exc)
-            return result
-        result.model = spec.model
-        failure: Optional[VitnotesError] = None
-        try:
-            cache = _cache(vault)
-            report, figures = _analyze(spec.request(opts.device), cache, opts.use_cache, opts.progress)
-            sections = _render(path, vault, spec, report, figures)
-        except (SpecError, NoteError) as exc:
-            result.status, result.message = "refused", str(exc)
-            return result
-        except Exception as exc:  # noqa: BLE001 — an analyzer bug must not lose the note or stop the daemon
-            failure = exc if isinstance(exc, VitnotesError) else VitnotesError(
-                f"internal error while analysing {spec.model}: {type(exc).__name__}: {exc}".splitlines()[0],
-                "please report this with the note's vitnotes: settings")
-            try:
-                sections = _error_sections(note, spec, str(failure), vault.root)
-            except VitnotesError as inner:
-                result.status, result.message = "refused", str(inner)
-                return result
-        try:
-            merged = merge(note.text, sections, anchors, force=opts.force)
-            if not opts.write:
-                result.merged_bytes = note.encode(merged.text) if merged.changed else note.raw
-            elif merged.changed:
-                data = note.encode(merged.text)
-                write_note(path, data, expected_raw=note.raw, vault_root=vault.root, cancel=opts.cancel)
-                result.written_bytes = data
-        except ConcurrentEdit:
-            continue  # the user saved meanwhile: merge again from their new text
-        except VitnotesError as exc:
-            result.status, result.message = "refused", str(exc)
-            return result
-        result.seconds = time.perf_counter() - start
-        result.kept_edited = list(merged.kept_edited)
-        if failure is not None:
-            result.status, result.message = "failed", str(failure)
-        elif report.weights_error:  # structure filled; the weight-dependent sections say why they are not
-            result.status, result.message = "failed", report.weights_error
-        else:
-            result.status = "filled" if merged.changed else "unchanged"
-            if merged.kept_edited:
-                result.message = (f"kept your edits in {', '.join(merged.kept_edited)} "
-                                  "(--force overwrites them)")
+    if merged is None:
+        result.status, result.message = "refused", "the note kept changing while vitnotes wrote it; try again"
         return result
-    result.status, result.message = "refused", "the note kept changing while vitnotes wrote it; try again"
+    result.seconds = time.perf_counter() - start
     return result
 
 
-def _cache(vault):
-    from vitnotes.cache import ReportCache
+def _fill(path: Path, setup: _Setup, opts: FillOptions, result: FillResult) -> Optional["MergeResult"]:
+    """Read → (compute) → render → merge → commit, again from the new text when the user saved
+    meanwhile. Compute runs again only if the note's request changed. None: it kept changing."""
+    from vitnotes.obsidian.regions import merge
+    from vitnotes.obsidian.write import ConcurrentEdit
 
-    return ReportCache(vault.root / ".vitnotes" / "cache", vault.root)
+    computed: Optional[_Computed] = None
+    for _ in range(WRITE_TRIES):
+        note, spec = _read(path, setup, opts, result)
+        result.model = spec.model
+        req = spec.request(opts.device)
+        if computed is None or computed.request != req:
+            computed = _compute(req, setup.cache, opts)
+        rendered = _render(path, note, spec, setup, computed)
+        merged = merge(note.text, rendered.sections, setup.anchors, force=opts.force)
+        try:
+            _commit(path, note, merged, rendered, computed, setup, opts, result)
+        except ConcurrentEdit:
+            continue  # the user saved meanwhile: merge again from their new text
+        _settle(result, merged, rendered.failure, computed.report)
+        return merged
+    return None
+
+
+def _settle(result: FillResult, merged: "MergeResult", failure: Optional[VitnotesError],
+            report: Optional[Report]) -> None:
+    result.kept_edited = list(merged.kept_edited)
+    if failure is not None:
+        result.status, result.message = "failed", str(failure)
+        return
+    if report is not None and report.weights_error:  # structure filled; the weight sections say why not
+        result.status, result.message = "failed", report.weights_error
+        return
+    result.status = "filled" if merged.changed else "unchanged"
+    if merged.kept_edited:
+        result.message = f"kept your edits in {', '.join(merged.kept_edited)} (--force overwrites them)"

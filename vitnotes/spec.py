@@ -162,7 +162,9 @@ def read_vault_config(vault_root: Path) -> Optional[dict[str, Any]]:
     """``<vault>/.vitnotes/config.yaml`` as read (None when absent); SpecError when it is broken."""
     from vitnotes.obsidian.vault import read_yaml_mapping
 
-    return read_yaml_mapping(vault_root / ".vitnotes" / "config.yaml", "must be a mapping of defaults",
+    from vitnotes.paths import vault_paths
+
+    return read_yaml_mapping(vault_paths(vault_root).config, "must be a mapping of defaults",
                              "e.g. model: vit_base_patch16_224")
 
 

@@ -69,7 +69,7 @@ def sample_photos() -> tuple[str, list[Path]]:
 
 def folder_images(folder: Path) -> list[Path]:
     if not folder.is_dir():
-        raise SpecError(f"images folder not found: {folder}", hint="check `images:` in the note's frontmatter")
+        raise SpecError(f"images folder not found: {folder}", request_field="images")
     files = [p for p in folder.iterdir()
              if is_image_file(p)]
     return sorted(files, key=lambda p: (p.name.lower(), p.name))

@@ -63,7 +63,7 @@ def load_weights(
 def load_file(model: torch.nn.Module, path: Path) -> str:
     """Load one checkpoint file into ``model`` (strict); returns its sha256."""
     if not path.is_file():
-        raise WeightsError(f"weights file not found: {path}", hint="check `weights:` in the note's frontmatter")
+        raise WeightsError(f"weights file not found: {path}", request_field="weights")
     ext = path.suffix.lower()
     if ext in NPZ_EXTS:
         _load_npz(model, path)

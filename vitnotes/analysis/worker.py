@@ -38,7 +38,7 @@ def error_from_json(data: dict) -> errors.VitnotesError:
     cls = getattr(errors, str(data.get("error", "")), None)
     if not (isinstance(cls, type) and issubclass(cls, errors.VitnotesError)):
         cls = errors.VitnotesError
-    return cls(data.get("message", "the weight/image pass failed"), data.get("hint"))
+    return cls(data.get("message", "the weight/image pass failed"), data.get("hint"), data.get("request_field"))
 
 
 def figure_fields(req: AnalysisRequest, progress=None) -> dict:
@@ -91,7 +91,8 @@ def main() -> int:
     try:
         out = {"figures": figure_fields(req, progress)}
     except errors.VitnotesError as exc:
-        out = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+        out = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint,
+               "request_field": exc.request_field}
     # A dataclass's __dict__ is its asdict() without the deep copy (these hold big number lists).
     sys.stdout.write(json.dumps(out, default=lambda obj: obj.__dict__ if is_dataclass(obj) else str(obj)))
     sys.stdout.flush()

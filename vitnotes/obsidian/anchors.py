@@ -26,6 +26,7 @@ from pathlib import Path
 
 from vitnotes.errors import SpecError
 from vitnotes.obsidian.vault import read_yaml_mapping
+from vitnotes.paths import vault_paths
 
 _HINT = 'e.g. shapes: ["张量变化"]'
 
@@ -56,7 +57,7 @@ def load_anchors(vault_root: Path | None = None) -> dict[str, list[str]]:
     anchors = {k: _strings(f"vitnotes/sections/{k}.py", k, v) for k, v in default_anchors().items()}
     if vault_root is None:
         return anchors
-    user_file = Path(vault_root) / ".vitnotes" / "anchors.yaml"
+    user_file = vault_paths(vault_root).anchors
     for key, value in _load(user_file).items():
         key = str(key)
         if isinstance(value, dict):

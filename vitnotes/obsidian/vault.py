@@ -11,10 +11,11 @@ from typing import Any
 from urllib.parse import quote
 
 from vitnotes.errors import SpecError, first_line
+from vitnotes.paths import STATE_DIR_NAME, vault_paths
 
 # Files Obsidian writes into its config folder; any one of them marks a renamed config folder.
 _CONFIG_FILES = ("app.json", "appearance.json", "core-plugins.json", "community-plugins.json", "workspace.json")
-_NOT_CONFIG = {".git", ".trash", ".vitnotes"}
+_NOT_CONFIG = {".git", ".trash", STATE_DIR_NAME}
 _CONFLICT = ("(conflicted copy", ".sync-conflict-", "conflicted copy")
 # Characters Obsidian refuses in file names or that break [[links]]: replaced in figure names.
 _BAD_NAME = re.compile(r'[#|^:\[\]%*"<>?\\/]')
@@ -118,7 +119,7 @@ class Vault:
 
     @property
     def state_dir(self) -> Path:
-        d = self.root / ".vitnotes"
+        d = vault_paths(self.root).state_dir
         d.mkdir(exist_ok=True)
         return d
 

@@ -34,9 +34,11 @@ def shipped_template_dir() -> Path:
 
 def default_template_dirs(vault: Optional[Path] = None) -> list[Path]:
     """``<vault>/.vitnotes/templates`` (when it exists) before the shipped section templates."""
+    from vitnotes.paths import vault_paths
+
     dirs = []
-    if vault is not None and (Path(vault) / ".vitnotes" / "templates").is_dir():
-        dirs.append(Path(vault) / ".vitnotes" / "templates")
+    if vault is not None and vault_paths(vault).templates.is_dir():
+        dirs.append(vault_paths(vault).templates)
     return dirs + [shipped_template_dir()]
 
 
@@ -56,17 +58,16 @@ def render_error(message: str, template_dirs: Sequence[Path] = ()) -> str:
     return text if text.strip() else tidy(plain)
 
 
-def make_environment(template_dirs: Sequence[Path] = (), bytecode_cache: Optional[Path] = None) -> SandboxedEnvironment:
+def make_environment(template_dirs: Sequence[Path] = (), bytecode_cache: bool = False) -> SandboxedEnvironment:
     """Sandboxed (vault templates are untrusted), StrictUndefined (a typo is an error, not a blank),
     no autoescape (the output is Markdown, not HTML)."""
     dirs = [Path(d) for d in template_dirs]
     shipped = shipped_template_dir()
     if not any(_same(d, shipped) for d in dirs):
         dirs.append(shipped)
-    bcc = None
-    if bytecode_cache is not None:
-        Path(bytecode_cache).mkdir(parents=True, exist_ok=True)
-        bcc = jinja2.FileSystemBytecodeCache(str(bytecode_cache))  # keyed by name + source checksum
+    # Jinja's default folder: <tmp>/_jinja2-cache-<uid>, mode 0700, ownership checked; entries are
+    # keyed by template name + source checksum, so an edited override is compiled again.
+    bcc = jinja2.FileSystemBytecodeCache() if bytecode_cache else None
     env = SandboxedEnvironment(
         bytecode_cache=bcc,
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),

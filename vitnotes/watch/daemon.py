@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 from vitnotes.obsidian.guard import install_sigio_ignore
+from vitnotes.paths import vault_paths
 from vitnotes.watch.index import NoteIndex
 from vitnotes.watch.notes import Fill, NoteProcessor
 from vitnotes.watch.pidfile import PidFile, live_daemon
@@ -22,7 +23,6 @@ from vitnotes.watch.rules import VaultRules
 from vitnotes.watch.signals import StopSignals
 from vitnotes.watch.worker import Worker
 
-INDEX_NAME = "watch-index.json"
 HEALTH_CHECK_S = 5.0
 
 
@@ -67,9 +67,10 @@ def serve(root: Path, fill: Fill, opts: WatchOptions, log: Logger,
 class _Daemon:
     def __init__(self, root: Path, fill: Fill, opts: WatchOptions, log: Logger, warm):
         self.root, self.opts, self.log = root, opts, log
-        self.state_dir = root / ".vitnotes"
+        self.paths = vault_paths(root)
+        self.state_dir = self.paths.state_dir
         self.rules = VaultRules.for_folder(root)
-        self.index = NoteIndex.load(self.state_dir / INDEX_NAME)
+        self.index = NoteIndex.load(self.paths.watch_index)
         self.processor = NoteProcessor(self.rules, self.index, fill, log, log.debug)
         self.worker = Worker(self.processor, QuietQueue(opts.quiet), log=log,
                              warm=None if opts.once else warm, once=opts.once, on_ready=self._ready)
@@ -80,7 +81,7 @@ class _Daemon:
     def run(self) -> int:
         pidfile = None
         if self.opts.once:
-            pid = live_daemon(self.state_dir / "watch.pid", self.root)
+            pid = live_daemon(self.paths.watch_pid, self.root)
             if pid is not None:
                 self.log(f"a watch daemon (pid {pid}) is running for {self.root}; it keeps the notes filled")
                 return 0

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from vitnotes.errors import VitnotesError
-
-PID_NAME = "watch.pid"
+from vitnotes.paths import WATCH_PID_NAME as PID_NAME
 
 
 class DaemonRunning(VitnotesError):
