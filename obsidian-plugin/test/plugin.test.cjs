@@ -373,8 +373,8 @@ test("two commands in a row run one after the other; the same note asked twice i
 	plugin.unload();
 });
 
-test("Cancel stops the CLI and the worker it started; the note is untouched", async () => {
-	const { dir, exe, calls } = makeVault({ "hang.md": OPTED });
+test("Cancel stops the CLI and the worker it started, and drops what was queued; the note is untouched", async () => {
+	const { dir, exe, calls } = makeVault({ "hang.md": OPTED, "B.md": OPTED });
 	const app = new FakeApp(dir);
 	app.open("hang.md");
 	const plugin = await loadPlugin(app, { executable: exe });
@@ -384,13 +384,17 @@ test("Cancel stops the CLI and the worker it started; the note is untouched", as
 	await until(() => fs.existsSync(pidsFile), 10_000, "the hung CLI");
 	const pids = JSON.parse(fs.readFileSync(pidsFile, "utf8"));
 	assert.ok(!pids.some(pidGone), "both running");
+	const queued = plugin.queueFill(new obsidian.TFile("B.md"));
+	assert.equal(plugin.queue.waiting, 1);
 	const progress = obsidian.Notice.log.slice(before).find((n) => n.fragment?.find("button"));
 	progress.fragment.find("button").click(); // the Notice's Cancel
 	const notice = await waitForNotice(isResult, 10_000, before);
 	assert.match(notice.message, /cancelled; the note was left as it was/);
 	await until(() => pids.every(pidGone), 5000, "both processes gone");
 	assert.equal(fs.readFileSync(path.join(dir, "hang.md"), "utf8"), OPTED);
-	assert.equal(calls().length, 1);
+	await queued;
+	assert.equal(calls().length, 1, "B was dropped, not run");
+	assert.equal(fs.readFileSync(path.join(dir, "B.md"), "utf8"), OPTED);
 	plugin.unload();
 });
 
