@@ -16,6 +16,7 @@ from vitnotes.analysis.report import Report
 from vitnotes.analysis.request import AnalysisRequest
 from vitnotes.analysis.structure import profile_structure
 from vitnotes.errors import ModelError
+from vitnotes.render.stages import stage_label
 
 TINY = {"embed_dim": 64, "depth": 2, "num_heads": 2}
 
@@ -43,7 +44,7 @@ def test_vit_b16_shape_table(vit_b16):
     assert (c.patch_size, c.grid, c.num_patches, c.num_tokens) == (16, [14, 14], 196, 197)
     assert (c.embed_dim, c.depth, c.num_heads, c.head_dim, c.mlp_hidden) == (768, 12, 12, 64, 3072)
     assert c.prefix_tokens == ["cls"] and c.pos_embed_shape == [1, 197, 768]
-    stages = {r.stage: r.shape for r in vit_b16.shapes.stages}
+    stages = {stage_label(r): r.shape for r in vit_b16.shapes.stages}  # block steps read "block: qkv"
     assert stages["image"] == "B×3×224×224"
     assert stages["patch projection"] == "B×768×14×14"
     assert stages["patch tokens"] == "B×196×768"
@@ -54,7 +55,7 @@ def test_vit_b16_shape_table(vit_b16):
     assert stages["block: MLP hidden"] == "B×197×3072"
     assert stages["pooled feature"] == "B×768"
     assert stages["logits"] == "B×1000"
-    order = [r.stage for r in vit_b16.shapes.stages]
+    order = [stage_label(r) for r in vit_b16.shapes.stages]
     assert order.index("image") < order.index("patch tokens") < order.index("block: qkv") < order.index("logits")
 
 

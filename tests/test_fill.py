@@ -17,7 +17,7 @@ from vitnotes.sections import structural_names
 
 STRUCTURE_SECTIONS = structural_names()
 
-SEED = Path(__file__).resolve().parent / "data" / "paper-study-ViT.md"  # ../shared/seed's note, verbatim
+SEED = Path(__file__).resolve().parent / "data" / "paper-study-ViT.md"  # a real student's note template, verbatim
 EXAMPLE = Path(__file__).resolve().parents[1] / "vault_example"
 
 VIT_B16_SHAPES = ["B×3×224×224", "B×768×14×14", "B×196×768", "B×197×768", "B×197×2304",

@@ -1,4 +1,4 @@
-"""Placement on the real ViT template (../shared/seed) and anchor configuration."""
+"""Placement on the real ViT paper-study template (tests/data) and anchor configuration."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ from vitnotes.sections import names
 
 ALL_SECTIONS = names()
 
-SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "paper-study-ViT.md"
-if not SEED.exists():  # the checkout may sit elsewhere; the lead's copy is the same file
-    SEED = Path("/work/shared/seed/paper-study-ViT.md")
+SEED = Path(__file__).resolve().parent / "data" / "paper-study-ViT.md"  # a real student's note template
 
 
 def table(name: str) -> str:

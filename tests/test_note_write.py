@@ -154,9 +154,7 @@ def test_write_bytes_atomic_skips_identical_and_creates_folders(vault):
 
 
 def test_seed_note_filled_on_disk_twice_writes_once(vault):
-    seed = Path("/work/shared/seed/paper-study-ViT.md")
-    if not seed.exists():
-        pytest.skip("seed note not available")
+    seed = Path(__file__).resolve().parent / "data" / "paper-study-ViT.md"
     p = vault / "Papers" / "ViT.md"
     shutil.copyfile(seed, p)
     sections = {"patch": TABLE, "fig": "![[ViT.fig.png]]"}

@@ -15,13 +15,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from vitnotes import sections as registry
 from vitnotes.analysis.request import AnalysisRequest
 from vitnotes.errors import SpecError
 
 DEFAULT_MODEL = "vit_base_patch16_224"
+ModelSource = Literal["frontmatter", "--model", "vault config", "default"]
 KEYS = ("model", "img_size", "model_kwargs", "weights", "pretrained", "images", "num_images", "sections")
 ALLOW_KEY = "read_outside_vault"  # vault config only: folders outside the vault that notes may read
 
@@ -29,7 +30,7 @@ ALLOW_KEY = "read_outside_vault"  # vault config only: folders outside the vault
 @dataclass(frozen=True)
 class NoteSpec:
     model: str
-    source: str  # where the model came from: "frontmatter", "--model", "vault config", "default"
+    source: ModelSource  # where the model came from
     img_size: Optional[int] = None
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     weights: Optional[Path] = None

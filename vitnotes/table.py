@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from vitnotes.errors import VitnotesError
 from vitnotes.render.properties import KEYS, SORT_KEY, Value, property_values
@@ -19,7 +19,7 @@ from vitnotes.render.properties import KEYS, SORT_KEY, Value, property_values
 class Row:
     note: str  # path from the vault root, without ".md"
     values: dict[str, Value] = field(default_factory=dict)
-    source: str = "properties"  # "properties" | "cached report" | "none"
+    source: Literal["properties", "cached report", "none"] = "properties"
 
 
 def _owned(frontmatter: dict[str, Any]) -> dict[str, Value]:

@@ -13,9 +13,12 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
-SCHEMA = 3  # 2: stems that patchify (Mixer, ConvNeXt, hybrids), position info from the modules, window steps; 3: checkpoint provenance, published accuracy, weights_error
+SCHEMA = 4  # 4: ShapeRow.residual / in_block (facts the diagram and the shape table read); 2: stems that patchify (Mixer, ConvNeXt, hybrids), position info from the modules, window steps; 3: checkpoint provenance, published accuracy, weights_error
+
+MacsBackend = Literal["dispatch", "fvcore"]
+WeightsKind = Literal["random", "file", "hf-cache"]
 
 MAC_CONVENTION = (
     "MACs: one multiply-add = 1 MAC (the convention of timm's tables, fvcore and most papers, "
@@ -96,7 +99,7 @@ class MacRow:
 class Macs:
     total: int
     convention: str = MAC_CONVENTION
-    backend: str = "dispatch"  # "dispatch" (TorchDispatchMode recorder) or "fvcore"
+    backend: MacsBackend = "dispatch"  # the TorchDispatchMode recorder, or fvcore on real CPU tensors
     counted: list[str] = field(default_factory=list)  # op kinds counted
     not_counted: list[str] = field(default_factory=list)  # op kinds seen but not counted
     by_group: list[MacRow] = field(default_factory=list)
@@ -113,6 +116,8 @@ class ShapeRow:
     shape: str  # symbolic batch, e.g. "B×197×768"
     module: str = ""  # module path it came from
     note: str = ""
+    residual: bool = False  # a residual add ends this step: its output is the step's input to the block + this
+    in_block: bool = False  # one step of the repeated block, listed among the stages (after the block-stack row)
 
 
 @dataclass
@@ -153,7 +158,7 @@ class ScalePoint:
 
 @dataclass
 class WeightsInfo:
-    kind: str  # "random" | "file" | "hf-cache"
+    kind: WeightsKind
     source: str  # file path or cache id; "" for random
     sha256: str = ""  # of the file, "" for random
     seed: Optional[int] = None

@@ -7,12 +7,12 @@ Which analysis passes a request runs follows from its sections through the secti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from typing import Any, Optional
 
 from vitnotes import sections as registry
+from vitnotes.analysis.report import MacsBackend
 from vitnotes.sections import Fact
 
-FlopsBackend = Literal["dispatch", "fvcore"]
 
 
 # The image files an `images:` folder contributes (read by analysis/images.py, keyed by cache.py).
@@ -34,7 +34,7 @@ class AnalysisRequest:
     images: Optional[str] = None  # absolute path to a folder of images
     num_images: int = 16
     device: str = "cpu"
-    flops_backend: FlopsBackend = "dispatch"  # or "fvcore" (cross-check, real CPU tensors)
+    flops_backend: MacsBackend = "dispatch"  # or "fvcore" (cross-check, real CPU tensors)
     seed: int = 0
     scaling_sizes: tuple[int, ...] = (224, 384, 512)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 import torch
@@ -59,7 +60,7 @@ def _vit_shapes(model, rec: Recording, S: Symbolic, card: Card, image: ShapeRow)
     stack = "blocks" if out_shape(rec, "blocks") is not None else f"blocks.{card.depth - 1}"
     rows.append(ShapeRow(f"{card.depth} × transformer block", S.out(stack), "blocks",
                          f"each: norm → MHSA ({h} heads) → + → norm → MLP ({card.mlp_hidden}) → +"))
-    rows.extend(ShapeRow(f"block: {r.stage}", r.shape, r.module, r.note) for r in block[1:-1])
+    rows.extend(replace(r, in_block=True) for r in block[1:-1])
     for name, stage in (("norm", "final norm"), ("fc_norm", "pooled feature"), ("head", "logits")):
         module = getattr(model, name, None)
         if out_shape(rec, name) is None or (isinstance(module, torch.nn.Identity) and name != "fc_norm"):
@@ -85,11 +86,11 @@ def _vit_block_rows(rec: Recording, S: Symbolic, h: int, dk: int, n: int,
     b = "blocks.0"
     rows = []
 
-    def add(stage, module, note="", shape=None):
+    def add(stage, module, note="", shape=None, residual=False):
         full = f"{b}.{module}" if module else b
         shape = shape if shape is not None else (S.out(full) if out_shape(rec, full) is not None else None)
         if shape is not None:
-            rows.append(ShapeRow(stage, shape, full, note))
+            rows.append(ShapeRow(stage, shape, full, note, residual=residual))
 
     add("block input", "", "", S.inp(b))
     add("norm1", "norm1", "LayerNorm")
@@ -101,14 +102,14 @@ def _vit_block_rows(rec: Recording, S: Symbolic, h: int, dk: int, n: int,
                          f"{n}×{n} per head: the N² term"))
     rows.append(ShapeRow("A·V", per_head, f"{b}.attn", "weighted sum of values"))
     rows.append(ShapeRow("heads merged", f"B×{n}×{h * dk}", f"{b}.attn", "concatenate heads"))
-    add("attention output (proj)", "attn.proj", "W^O, then residual add")
+    add("attention output (proj)", "attn.proj", "W^O, then residual add", residual=True)
     add("norm2", "norm2", "LayerNorm")
     fc1 = first(rec.module_outputs.get(f"{b}.mlp.fc1"))
     if hidden and fc1 is not None and fc1[-1] == 2 * hidden:  # gated (GluMlp): two halves
         add("MLP hidden", "mlp.fc1", f"Linear → 2 × {hidden}, gate: {_act_name(rec, b)}(one half) ⊙ other half → {hidden}")
     elif hidden:
         add("MLP hidden", "mlp.fc1", f"Linear → {hidden}, then {_act_name(rec, b)}")
-    add("MLP output", "mlp.fc2", "Linear back to D, then residual add")
+    add("MLP output", "mlp.fc2", "Linear back to D, then residual add", residual=True)
     add("block output", "", "", S.out(b))
     return rows
 

@@ -62,12 +62,13 @@ def _block_rows(name: str, block, rec: Recording, S, shifted: bool) -> list[Shap
                          f"{h} heads, {area}×{area} per window + relative position bias{mask}"))
     rows.append(ShapeRow(f"{tag}window reverse", S.inp(name), name, f"windows back to the {H}×{W} map"))
     if shifted:
-        rows.append(ShapeRow(f"{tag}reverse shift", S.inp(name), name, f"torch.roll by (+{ss[0]}, +{ss[1]}), then residual add"))
+        rows.append(ShapeRow(f"{tag}reverse shift", S.inp(name), name, f"torch.roll by (+{ss[0]}, +{ss[1]}), then residual add",
+                             residual=True))
     fc1 = first("module_outputs", f"{name}.mlp.fc1")
     if fc1 is not None:
         rows.append(ShapeRow(f"{tag}MLP hidden", S.out(f"{name}.mlp.fc1"), f"{name}.mlp.fc1",
                              f"norm2, Linear {C} → {fc1[-1]}, GELU"))
-    rows.append(ShapeRow(f"{tag}block output", S.out(name), name, "MLP back to C, residual add"))
+    rows.append(ShapeRow(f"{tag}block output", S.out(name), name, "MLP back to C, residual add", residual=True))
     return rows
 
 

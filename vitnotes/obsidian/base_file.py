@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -62,7 +62,7 @@ def base_text(vault: Vault) -> str:
 @dataclass
 class BaseResult:
     path: Path
-    status: str  # "written" | "up to date"
+    status: Literal["written", "up to date"]
 
 
 def write_base(vault_dir: Path, name: str = DEFAULT_NAME, force: bool = False) -> BaseResult:

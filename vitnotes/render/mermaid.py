@@ -13,9 +13,9 @@ def mermaid_text(text: str) -> str:
 
 
 def flowchart(nodes: list[dict[str, Any]], title: str) -> list[str]:
-    """``flowchart TD`` lines: one node per entry (``names``, ``shape``, ``note``, ``inside``), the
-    shape on each edge, the ``inside`` nodes in a subgraph titled ``title`` with their residual
-    connections dashed (a node whose note says "residual" closes one)."""
+    """``flowchart TD`` lines: one node per entry (``names``, ``shape``, ``note``, ``inside``,
+    ``residual``), the shape on each edge, the ``inside`` nodes in a subgraph titled ``title`` with
+    their residual connections dashed (into each node that ends with a residual add)."""
     lines = ["flowchart TD"]
     opened = False
     for i, n in enumerate(nodes):
@@ -40,7 +40,7 @@ def flowchart(nodes: list[dict[str, Any]], title: str) -> list[str]:
         first = inside[0]
         src = first if "input" in nodes[first]["names"][0] or first == 0 else first - 1
         for i in inside:
-            if "residual" in nodes[i]["note"].lower():
+            if nodes[i].get("residual"):
                 lines.append(f"  n{src} -.-> n{i}")
                 src = i
     return lines

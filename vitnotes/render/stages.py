@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Optional
 
 from vitnotes.analysis.report import Report, ShapeRow
@@ -31,9 +32,14 @@ def stage_sequence(report: Report) -> tuple[list[tuple[Any, bool]], Optional[Any
     if any(inside for _, inside in flagged):
         return flagged, container, False
     at = stages.index(container) + 1
-    spliced = [(ShapeRow(f"block: {b.stage}", b.shape, b.module, b.note), True) for b in block]
+    spliced = [(replace(b, in_block=True), True) for b in block]
     return flagged[:at] + spliced + flagged[at:], container, True
 
 
-def shape_cells(r) -> tuple:
-    return (r.stage, r.shape, f"`{r.module}`" if r.module else "", r.note)
+def stage_label(row: ShapeRow) -> str:
+    """A step's name in the shape table: the repeated block's steps read ``block: qkv``."""
+    return f"block: {row.stage}" if row.in_block else row.stage
+
+
+def shape_cells(r: ShapeRow) -> tuple:
+    return (stage_label(r), r.shape, f"`{r.module}`" if r.module else "", r.note)

@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 
 from vitnotes.analysis.report import Report
 from vitnotes.render.numbers import fmt_int, fmt_macs, fmt_params, fmt_pct, si
+from vitnotes.render.stages import stage_label
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: str | Collection[int] = "") -> str:
@@ -97,7 +98,7 @@ def _macs(report: Report) -> str:
 
 def _shapes(report: Report) -> str:
     s = report.shapes
-    rows = [(r.stage, r.shape, r.note) for r in s.stages]
+    rows = [(stage_label(r), r.shape, r.note) for r in s.stages]
     out = [_section("Shapes (B = batch)", text_table(["stage", "shape", "note"], rows))]
     out.append(f"(full op trace: {len(s.trace)} aten ops — see --json)")
     return "\n\n".join(out)

@@ -25,16 +25,13 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
             continue
         last = nodes[-1] if nodes else None
         if last and last["inside"] == inside and last["shape"] == row.shape and last["note"] == row.note \
-                and "residual" not in row.note.lower():
-            last["names"].append(_short_stage(row.stage))
+                and not row.residual:
+            last["names"].append(row.stage)
             continue
-        nodes.append({"names": [_short_stage(row.stage)], "shape": row.shape, "note": row.note, "inside": inside})
+        nodes.append({"names": [row.stage], "shape": row.shape, "note": row.note, "inside": inside,
+                      "residual": row.residual})
     title = container.stage if container is not None else ""
     return {"lines": flowchart(nodes, title), "reason": ""}
-
-
-def _short_stage(stage: str) -> str:
-    return stage[len("block: "):] if stage.startswith("block: ") else stage
 
 
 SECTION = Section(

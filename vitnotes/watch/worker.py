@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional
+from typing import Callable, Literal, Optional
 
 from vitnotes.watch.notes import LOOP_WINDOW_S, Log, NoteProcessor, Outcome
 from vitnotes.watch.queue import QuietQueue
+
+WorkerState = Literal["starting", "idle", "filling", "warming", "done"]
 
 
 class Worker:
@@ -31,7 +33,7 @@ class Worker:
         self.once = once  # exit when nothing is left to do (`--once`)
         self.on_ready = on_ready  # called after the start-up catch-up with the notes due
         self.on_done = on_done  # called when the thread ends (wakes the main thread)
-        self.state = "starting"  # starting | idle | filling | warming | done
+        self.state: WorkerState = "starting"
         self.worst = 0  # highest exit code of any fill (the `--once` exit status)
         self.outcomes: list[Outcome] = []
         self._cond = threading.Condition()
