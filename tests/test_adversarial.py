@@ -229,10 +229,9 @@ def test_fifo_named_md_is_refused_not_read(vault):
     os.mkfifo(fifo)
     with pytest.raises(NoteError, match="not a regular file"):
         read_note(fifo)
-    from vitnotes.watch.rules import VaultRules
-
     from vitnotes.watch.index import NoteIndex
     from vitnotes.watch.notes import NoteProcessor
+    from vitnotes.watch.rules import VaultRules
 
     rules = VaultRules.for_folder(vault)
     assert str(fifo) not in list(rules.walk_notes())
@@ -380,7 +379,7 @@ def test_a_note_may_not_read_outside_its_vault_unless_the_vault_allows_it(tmp_pa
 # --------------------------------------------------------------------------- 4. YAML: opt-in, bounds
 
 BOMB = ("---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-        + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+        + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
         + "vitnotes:\n  model: vit_tiny_patch16_224\n  model_kwargs: {x: *i}\n---\n# Bomb\n")
 SELF_REF = "---\nvitnotes:\n  model: vit_tiny_patch16_224\n  model_kwargs: &k {loop: [*k]}\n---\n# Loop\n"
 QUOTED = ('---\ntitle: "a title that goes on\nvitnotes: vit_tiny_patch16_224\n  and ends here"\n---\n'
@@ -495,3 +494,174 @@ def test_daemon_hostile_vault_streamed_note_and_one_sigterm(vault):
         assert time.monotonic() - t0 < 2.5
     finally:
         daemon.stop()
+
+
+# --------------------------------------------------------------------------- 3. nothing from the vault runs
+
+def _plant_pickles(folder: Path, marker: Path) -> int:
+    """Jinja bytecode-cache files for every shipped template whose header unpickles os.system."""
+    import pickle
+
+    from jinja2.bccache import BytecodeCache, bc_magic
+
+    from vitnotes.render.templating import shipped_template_dir
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for tpl in shipped_template_dir().glob("*.j2"):
+        key = BytecodeCache().get_cache_key(tpl.name, str(tpl))
+        (folder / f"__jinja2_{key}.cache").write_bytes(bc_magic + pickle.dumps(Boom(), 2))
+        count += 1
+    return count
+
+
+def test_a_planted_bytecode_cache_in_the_vault_is_never_loaded(vault, tmp_path_factory):
+    from vitnotes.pipeline import fill_note
+
+    marker = tmp_path_factory.mktemp("out") / "PWNED"
+    assert _plant_pickles(vault / ".vitnotes" / "cache" / "jinja", marker) > 5
+    note = vault / "Papers" / "n.md"
+    note.write_text("---\nvitnotes: {model: vit_tiny_patch16_224, sections: [card, params]}\n---\n"
+                    "# Paper\n\n## Tensor Shapes\n", encoding="utf-8")
+    result = fill_note(note)
+    assert result.status == "filled", result.line()
+    assert not marker.exists()
+
+
+def test_templates_are_read_only_from_real_files_inside_their_folder(vault, tmp_path_factory):
+    from vitnotes.render.templating import (
+        SectionTemplateError,
+        default_template_dirs,
+        make_environment,
+        render_template,
+    )
+
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "secret.md.j2").write_text("SECRET 42\n")
+    tdir = vault / ".vitnotes" / "templates"
+    tdir.mkdir(parents=True)
+    (tdir / "card.md.j2").write_text('{% include "secret.md.j2" %}\n')
+    (tdir / "secret.md.j2").symlink_to(outside / "secret.md.j2")
+    (tdir / "params.md.j2").symlink_to(outside / "secret.md.j2")
+    env = make_environment(default_template_dirs(vault))
+    for name in ("card.md.j2", "params.md.j2"):
+        with pytest.raises(SectionTemplateError, match="is a symlink"):
+            render_template(env, name, {})
+    (tdir / "ok.md.j2").write_text("{{ 6 * 7 }}\n")
+    assert render_template(env, "ok.md.j2", {}) == "42\n"
+
+    other = tmp_path_factory.mktemp("vault2")
+    (other / ".vitnotes").mkdir()
+    (other / ".vitnotes" / "templates").symlink_to(outside)
+    with pytest.raises(SectionTemplateError, match="leads out of the vault"):
+        default_template_dirs(other)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}", "ran longer than"),
+    ("{% for i in range(99999) %}{% for j in range(99999) %}{{ i }}{% endfor %}{% endfor %}", "ran longer than"),
+    ("{{ 'x' * 10**9 }}", "too large"),
+], ids=["nested-loops", "nested-output", "huge-string"])
+def test_a_hostile_vault_template_stops_in_bounded_time(vault, monkeypatch, body, message):
+    from vitnotes.render import limits
+    from vitnotes.render.templating import SectionTemplateError, make_environment, render_template
+
+    monkeypatch.setattr(limits, "RENDER_SECONDS", 0.5)
+    tdir = vault / ".vitnotes" / "templates"
+    tdir.mkdir(parents=True)
+    (tdir / "card.md.j2").write_text(body)
+    t0 = time.monotonic()
+    with pytest.raises(SectionTemplateError, match=message):
+        render_template(make_environment([tdir]), "card.md.j2", {})
+    assert time.monotonic() - t0 < 3
+
+
+# --------------------------------------------------------------------------- 6. the cache validates what it returns
+
+def _small_report():
+    from vitnotes.analysis.report import Card, Macs, Params, Report, Shapes
+
+    return Report(model="m", card=Card(model="m", family="VisionTransformer", img_size=[32, 32], patch_size=8,
+                                       grid=[4, 4]),
+                  params=Params(total=123, trainable=120), macs=Macs(total=4567), shapes=Shapes())
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64 + b"IEND\xaeB`\x82"
+
+
+@pytest.mark.parametrize("damage", ["null", "list", "report-null", "truncated-json", "truncated-png", "not-png",
+                                    "no-sums"])
+def test_a_damaged_cache_entry_is_dropped_and_recomputed(tmp_path, damage):
+    import hashlib
+    import json as _json
+
+    from vitnotes.cache import ReportCache
+
+    cache = ReportCache(tmp_path)
+    cache.put("k", _small_report(), {"pos_embed": PNG})
+    assert cache.get("k") is not None
+    entry, png = tmp_path / "k.json", tmp_path / "k.pos_embed.png"
+    data = _json.loads(entry.read_text())
+    if damage in ("null", "list"):
+        entry.write_bytes(b"null" if damage == "null" else b"[]")
+    elif damage == "report-null":
+        entry.write_text(_json.dumps({**data, "report": None}))
+    elif damage == "truncated-json":
+        entry.write_bytes(entry.read_bytes()[:20])
+    elif damage == "truncated-png":
+        png.write_bytes(PNG[:30])
+    elif damage == "not-png":  # even with a matching checksum: not a PNG
+        png.write_bytes(b"GIF89a" + PNG[6:])
+        data["sha256"]["pos_embed"] = hashlib.sha256(png.read_bytes()).hexdigest()
+        entry.write_text(_json.dumps(data))
+    else:
+        entry.write_text(_json.dumps({k: v for k, v in data.items() if k != "sha256"}))
+    assert cache.get("k") is None  # a miss, never an exception or a bad figure
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # the bad entry is gone
+    cache.put("k", _small_report(), {"pos_embed": PNG})  # the recomputed entry is served again
+    assert cache.get("k")[1] == {"pos_embed": PNG}
+
+
+def test_a_weights_file_rewritten_with_same_size_and_restored_mtime_changes_the_key(tmp_path):
+    from vitnotes.analysis.request import AnalysisRequest
+    from vitnotes.cache import cache_key
+
+    w = tmp_path / "w.safetensors"
+    w.write_bytes(b"1234")
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    (imgs / "a.png").write_bytes(b"aaaa")
+    req = AnalysisRequest("m", weights=str(w), images=str(imgs), sections=("attention_distance",))
+    before = cache_key(req)
+    for path, data in ((w, b"5678"), (imgs / "a.png", b"bbbb")):
+        st = path.stat()
+        time.sleep(0.01)
+        path.write_bytes(data)  # same size, in place
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # mtime restored
+        assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+        key = cache_key(req)
+        assert key != before
+        before = key
+    assert cache_key(req) == before  # stable while nothing changes
+
+
+def test_a_null_cache_entry_heals_within_a_fill(vault):
+    """Issue 13: an entry set to `null` made every fill fail with "internal error" until --no-cache."""
+    from vitnotes.cache import ReportCache, cache_key
+    from vitnotes.pipeline import fill_note
+    from vitnotes.spec import build_spec
+
+    note = vault / "Papers" / "n.md"
+    note.write_text("---\nvitnotes: {model: vit_tiny_patch16_224, sections: [card, params]}\n---\n"
+                    "# Paper\n\n## Tensor Shapes\n", encoding="utf-8")
+    assert fill_note(note).status == "filled"
+    folder = vault / ".vitnotes" / "cache"
+    key = cache_key(build_spec(read_note(note).frontmatter, vault_root=vault).request())
+    (folder / f"{key}.json").write_text("null")
+    result = fill_note(note)
+    assert result.status == "unchanged", result.line()
+    assert ReportCache(folder, vault).get(key) is not None  # recomputed and stored again

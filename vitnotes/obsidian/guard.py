@@ -1,4 +1,4 @@
-"""Is another program still writing this note? The checks around vitnotes' swap (DESIGN.md, "Write protocol").
+"""Is another program still writing this note? The checks around vitnotes' swap (README: "What vitnotes reads").
 
 vitnotes replaces a note by renaming a finished temp file over it. A program that still holds the
 old file open for writing (``tool > note.md`` with pauses, an in-place save, a slow copy) would

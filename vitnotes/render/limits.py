@@ -32,8 +32,9 @@ def _is_template(code) -> bool:
 
 
 @contextmanager
-def time_limit(seconds: float = RENDER_SECONDS) -> Iterator[None]:
-    """Raise TemplateLimit inside template code that is still running ``seconds`` from now."""
+def time_limit(seconds: float | None = None) -> Iterator[None]:
+    """Raise TemplateLimit inside template code that is still running ``seconds`` (RENDER_SECONDS) from now."""
+    seconds = RENDER_SECONDS if seconds is None else seconds
     deadline = time.monotonic() + seconds
     previous = sys.gettrace()
 
