@@ -78,7 +78,9 @@ def test_print_returns_the_merged_note_and_leaves_the_file(vault):
     assert res.returncode == 0, res.stderr.decode()
     assert note.read_bytes() == raw, "--print never writes the note"
     merged = res.stdout.decode("utf-8")
-    assert merged.startswith(TINY.split("# Tiny")[0]) and "My words." in merged
+    user_part = "".join(line for line in merged.splitlines(True) if not line.startswith("vn_"))  # + properties
+    assert user_part.startswith(TINY.split("# Tiny")[0]) and "My words." in merged
+    assert "\nvn_params_m: 5.717\n" in merged
     assert "<!-- vitnotes:begin params" in merged and "5,717,416" in merged  # ViT-Ti/16, timm's count
     events = [json.loads(line) for line in res.stderr.decode().splitlines()]
     assert events[0] == {"event": "start", "note": str(note), "index": 0, "total": 1}

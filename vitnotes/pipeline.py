@@ -9,10 +9,11 @@ prepare → compute → render → merge → commit:
   recomputing. A failed analysis (unknown model, bad kwargs, bad weights) is *failed*: the note gets
   a visible warning callout and keeps all of the user's text.
 - **render**: Markdown per section and the figure embeds, in memory; nothing is written.
-- **merge**: the sections into the note's text. A refusal here (an unclosed code fence where a region
+- **merge**: the sections into the note's text, the Report's `vn_` properties into its frontmatter
+  (obsidian/frontmatter.py: only those keys' lines, values compared). A refusal here (an unclosed code fence where a region
   would go, …) leaves every file in the vault as it was.
 - **commit**: only now the figure PNGs, then the note (compare-and-swap against what was read),
-  then the cache entry.
+  then the cache entry; the properties' types are registered in types.json after it.
 
 torch is imported only when a Report must be computed.
 """
@@ -32,6 +33,7 @@ from vitnotes.errors import NoteError, SpecError, VitnotesError, for_note
 
 if TYPE_CHECKING:
     from vitnotes.cache import ReportCache
+    from vitnotes.obsidian.frontmatter import PropertyEdit
     from vitnotes.obsidian.note import Note
     from vitnotes.obsidian.regions import MergeResult
     from vitnotes.obsidian.vault import Vault
@@ -259,6 +261,20 @@ def _error_sections(note: "Note", spec: "NoteSpec", message: str, vault_root: Pa
     return {name: callout for name in names}
 
 
+def _merge_properties(merged: "MergeResult", note: "Note", spec: "NoteSpec", rendered: _Rendered,
+                      computed: _Computed) -> Optional["PropertyEdit"]:
+    """The note's vn_ properties from the Report, set in the merged text (one atomic write with the
+    regions). None when they are turned off or there is no Report to take them from."""
+    if not spec.properties or rendered.failure is not None or computed.report is None:
+        return None
+    from vitnotes.obsidian.frontmatter import set_properties
+    from vitnotes.render.properties import KEYS, property_values
+
+    edit = set_properties(merged.text, property_values(computed.report), KEYS, note.newline)
+    merged.text, merged.changed = edit.text, edit.text != note.text
+    return edit
+
+
 # --------------------------------------------------------------------------- commit
 
 
@@ -319,13 +335,30 @@ def _fill(path: Path, setup: _Setup, opts: FillOptions, result: FillResult) -> O
             computed = _compute(req, setup.cache, opts)
         rendered = _render(path, note, spec, setup, computed)
         merged = merge(note.text, rendered.sections, setup.anchors, force=opts.force)
+        props = _merge_properties(merged, note, spec, rendered, computed)
         try:
             _commit(path, note, merged, rendered, computed, setup, opts, result)
         except ConcurrentEdit:
             continue  # the user saved meanwhile: merge again from their new text
         _settle(result, merged, rendered.failure, computed.report)
+        _settle_properties(result, props, setup.vault)
         return merged
     return None
+
+
+def _settle_properties(result: FillResult, props: Optional["PropertyEdit"], vault: "Vault") -> None:
+    """Register the keys just written in types.json; the fill line says what the user should know."""
+    from vitnotes.obsidian.types_json import register_types
+    from vitnotes.render.properties import TYPES
+
+    if props is None:
+        return
+    said = f"properties not written: {props.skipped}" if props.skipped else ""
+    if props.added or props.updated:
+        wanted = {k: TYPES[k] for k in (*props.added, *props.updated)}
+        said = register_types(vault.config_dir, wanted, vault.root).message(wanted)
+    if said and result.status != "failed":
+        result.message = "; ".join(m for m in (result.message, said) if m)
 
 
 def _settle(result: FillResult, merged: "MergeResult", failure: Optional[VitnotesError],

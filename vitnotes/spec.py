@@ -23,7 +23,8 @@ from vitnotes.errors import SpecError
 
 DEFAULT_MODEL = "vit_base_patch16_224"
 ModelSource = Literal["frontmatter", "--model", "vault config", "default"]
-KEYS = ("model", "img_size", "model_kwargs", "weights", "pretrained", "images", "num_images", "sections")
+KEYS = ("model", "img_size", "model_kwargs", "weights", "pretrained", "images", "num_images", "sections",
+        "properties")
 ALLOW_KEY = "read_outside_vault"  # vault config only: folders outside the vault that notes may read
 
 
@@ -38,6 +39,7 @@ class NoteSpec:
     images: Optional[Path] = None
     num_images: int = 16
     sections: tuple[str, ...] = field(default_factory=registry.names)
+    properties: bool = True  # write the vn_ frontmatter properties (render/properties.py)
 
     def request(self, device: str = "cpu") -> AnalysisRequest:
         return AnalysisRequest(
@@ -234,6 +236,9 @@ def build_spec(
 
     img_size = merged.get("img_size")
     model, pretrained = _pretrained(model.strip(), merged.get("pretrained"))
+    properties = merged.get("properties", True)
+    if not isinstance(properties, bool):
+        raise SpecError(f"vitnotes.properties must be true or false, got {properties!r}")
     weights = merged.get("weights")
     if weights is not None and pretrained:
         raise SpecError("vitnotes.weights and vitnotes.pretrained are both set", "keep one of them")
@@ -251,4 +256,5 @@ def build_spec(
                                                                   allowed=allowed),
         num_images=_int(merged.get("num_images", 16), "vitnotes.num_images", 1, 1024),
         sections=tuple(dict.fromkeys(sections)),
+        properties=properties,
     )

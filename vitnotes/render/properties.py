@@ -41,7 +41,15 @@ def _checkpoint(report: Report) -> str | None:
         return None
     if w.kind == "random":
         return "random init"
-    return w.source.replace("\\", "/").rsplit("/", 1)[-1] if w.kind == "file" else w.source
+    if w.kind == "file":
+        return w.source.replace("\\", "/").rsplit("/", 1)[-1]
+    return w.checkpoint or w.hub_id or w.source  # a timm checkpoint, architecture.tag
+
+
+def _top1(report: Report) -> float | None:
+    """timm's published ImageNet-1k top-1 (%) of the checkpoint the model name names (vitnotes/data)."""
+    acc = report.accuracy
+    return acc.top1 if acc is not None and acc.found else None
 
 
 def _side(report: Report) -> int | None:
@@ -61,7 +69,7 @@ PROPERTIES: tuple[Property, ...] = (
     Property("vn_width", "number", "Width", lambda r: r.card.embed_dim),
     Property("vn_heads", "number", "Heads", lambda r: r.card.num_heads),
     Property("vn_checkpoint", "text", "Checkpoint", _checkpoint),
-    # vn_top1 (ImageNet-1k top-1 %, timm's published results) joins here once that lookup is on main.
+    Property("vn_top1", "number", "ImageNet top-1 (%)", _top1),
 )
 KEYS: tuple[str, ...] = tuple(p.key for p in PROPERTIES)
 TYPES: dict[str, str] = {p.key: p.type for p in PROPERTIES}
