@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from vitnotes.obsidian import yaml_bounded
 from vitnotes.obsidian.regions import Line, frontmatter_end, join_lines, split_lines
 
 
@@ -110,8 +111,9 @@ def _trailing_comment(rest: str) -> str:
 
 
 def _parse(lines: list[Line], end: int) -> Any:
+    """The block's data, with the bounds every vault YAML is read with (yaml_bounded); None if refused."""
     try:
-        return yaml.safe_load("\n".join(ln.content for ln in lines[1:end])) or {}
+        return yaml_bounded.load("\n".join(ln.content for ln in lines[1:end])) or {}
     except yaml.YAMLError:
         return None
 
