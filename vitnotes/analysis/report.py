@@ -237,6 +237,62 @@ class PublishedAccuracy:
 
 
 @dataclass
+class ShapeNote:
+    """A shape the recorder saw, for one line of a snippet: the output of ``self.<child>(...)`` there."""
+
+    offset: int  # line offset in the snippet (0 = its first line)
+    module: str  # recorded module path, e.g. "blocks.0.attn.qkv"
+    child: str  # the attribute called on that line, e.g. "qkv"
+    shape: str  # symbolic, e.g. "B×197×2304"
+    whole_value: bool = False  # the call is the statement's whole value (``x = self.proj(x)``)
+
+
+@dataclass
+class CodeBranch:
+    """One ``if``/``elif`` of a snippet and which way it went in the profiled forward."""
+
+    offset: int  # line offset of the ``if``/``elif`` line
+    test: str  # its condition, as written, e.g. "self.fused_attn"
+    else_offset: Optional[int] = None  # line offset of its ``else:`` line (None: no else, or an elif)
+    ran: list[str] = field(default_factory=list)  # module paths where the body ran
+    skipped: list[str] = field(default_factory=list)  # evaluated there, body did not run
+    attrs: list[list[str]] = field(default_factory=list)  # [name, value] of self.<name> in the test
+    body_calls: list[str] = field(default_factory=list)  # functions the body calls, e.g. "F.scaled_dot_product_attention"
+    else_calls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CodeSnippet:
+    """One function of the model's own code, as inspect found it in the installed package."""
+
+    qualname: str  # e.g. "Attention.forward"
+    cls: str  # the module's class, qualified: "timm.layers.attention.Attention"
+    role: str  # "stem", "block", or the block's attribute ("attn", "mlp", ...)
+    module: str  # path of the instance its shapes and branches come from, e.g. "blocks.0.attn"
+    instances: int  # modules of the model that ran this function
+    path: str  # file relative to the package's parent folder, e.g. "timm/layers/attention.py"
+    start: int  # first line in that file (1-based)
+    end: int
+    source: str  # inspect.getsource, verbatim
+    package: str = ""  # distribution name, e.g. "timm"
+    version: str = ""
+    repo: str = ""  # public repository, e.g. "https://github.com/huggingface/pytorch-image-models"
+    ref: str = ""  # its tag for this version, e.g. "v1.0.31" ("" = no tag known: dev or editable install)
+    bases: list[str] = field(default_factory=list)  # e.g. ["nn.Module"]
+    attributes: list[list[str]] = field(default_factory=list)  # plain attributes: [name, repr]
+    layers: list[list[str]] = field(default_factory=list)  # child modules: [name, class, extra_repr]
+    shapes: list[ShapeNote] = field(default_factory=list)
+    branches: list[CodeBranch] = field(default_factory=list)
+
+
+@dataclass
+class CodeFacts:
+    snippets: list[CodeSnippet] = field(default_factory=list)
+    missing: list[list[str]] = field(default_factory=list)  # [module path, class, why no source]
+    block: str = ""  # path of the block whose modules are shown, e.g. "blocks.0"
+
+
+@dataclass
 class Report:
     model: str
     card: Card
@@ -257,6 +313,7 @@ class Report:
     unavailable: dict[str, str] = field(default_factory=dict)  # section -> why it could not be computed
     weights_error: str = ""  # the weights could not be loaded: one line (problem — fix); structure still filled
     accuracy: Optional[PublishedAccuracy] = None  # timm's published ImageNet results for the checkpoint
+    code: Optional[CodeFacts] = None  # the model's own forward() code (section `code`)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
