@@ -24,8 +24,10 @@ from vitnotes.analysis.build import build_model, input_size
 from vitnotes.analysis.code import code_facts, own_class
 from vitnotes.analysis.recorder import record
 from vitnotes.analysis.report import CodeSnippet, Report
-from vitnotes.analysis.structure import Symbolic, _first_block
-from vitnotes.render.code import CODE_WIDTH, annotate, code_view, permalink
+from vitnotes.analysis.symbolic import Symbolic
+from vitnotes.analysis.topology import first_block
+from vitnotes.render.listing import CODE_WIDTH, annotate, permalink
+from vitnotes.sections.code import view as code_view
 
 TIMM_ROOT = Path(timm.__file__).parent
 REPO = "https://github.com/huggingface/pytorch-image-models"
@@ -39,7 +41,7 @@ def _profile(name: str, tweak=None):
     chw = input_size(model)
     x = torch.empty(1, *chw, device="meta")
     rec, rec2 = record(model, x), record(model, torch.empty(2, *chw, device="meta"))
-    return model, rec, code_facts(model, x, rec, Symbolic(rec, rec2).out, _first_block(model))
+    return model, rec, code_facts(model, x, rec, Symbolic(rec, rec2).out, first_block(model))
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +139,9 @@ def test_the_attention_branch_that_ran_is_the_one_the_recorder_saw(fused):
     assert branch.attrs == [["fused_attn", repr(fused)]]
     assert (len(branch.ran), len(branch.skipped)) == ((12, 0) if fused else (0, 12))
     lines = annotate(s).split("\n")
-    assert any(re.search(rf"if self\.fused_attn:  # {'ran' if fused else 'not run'} \(fused_attn = {fused}\)", l)
-               for l in lines)
-    assert any(re.fullmatch(rf"\s*else:  # {'not run' if fused else 'ran'}", l) for l in lines)
+    assert any(re.search(rf"if self\.fused_attn:  # {'ran' if fused else 'not run'} \(fused_attn = {fused}\)", line)
+               for line in lines)
+    assert any(re.fullmatch(rf"\s*else:  # {'not run' if fused else 'ran'}", line) for line in lines)
     view = code_view(_report(facts))
     note = next(n for v in view["snippets"] for n in v["notes"] if n.startswith("Attention kernel that ran"))
     kernel = note.split(";")[0]
@@ -268,7 +270,8 @@ def test_no_tag_no_permalink():
     from vitnotes.analysis.report import CodeFacts
 
     view = code_view(_report(CodeFacts(snippets=[s], block="blocks.0")))
-    assert view["snippets"][0]["url"] == "" and "no release tag" in view["snippets"][0]["where"]
+    head = view["snippets"][0]["head"]
+    assert "](" not in head and "no release tag" in head and "pkg/a.py lines 3–4" in head
 
 
 def test_code_facts_survive_the_cache_and_render_without_torch(vit, tmp_path):
@@ -280,10 +283,35 @@ def test_code_facts_survive_the_cache_and_render_without_torch(vit, tmp_path):
     script = (
         "import sys; from pathlib import Path\n"
         "from vitnotes.analysis.report import Report\n"
-        "from vitnotes.render.code import code_view\n"
+        "from vitnotes.sections.code import view as code_view\n"
         f"r = Report.from_json(Path({str(path)!r}).read_text(encoding='utf-8'))\n"
         "v = code_view(r)\n"
         "assert 'torch' not in sys.modules, 'rendering imported torch'\n"
         "print(v['snippets'][2]['code'])\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.rstrip("\n") == annotate(_snippet(vit[2], "Attention.forward"))
+
+
+def test_the_analyzer_reads_code_only_for_the_code_section():
+    from vitnotes.analysis import analyze
+    from vitnotes.analysis.request import AnalysisRequest
+
+    assert analyze(AnalysisRequest("vit_tiny_patch16_224", sections=("card",))).code is None
+    report = analyze(AnalysisRequest("vit_tiny_patch16_224", sections=("code",)))
+    assert [s.qualname for s in report.code.snippets] == [
+        "PatchEmbed.forward", "Block.forward", "Attention.forward", "Mlp.forward"]
+
+
+def test_the_section_renders_one_python_fence_per_snippet(vit):
+    from markdown_it import MarkdownIt
+
+    from vitnotes.render.markdown import render_sections
+
+    report = _report(vit[2], "vit_base_patch16_224")
+    text = render_sections(report, ["code"])["code"]
+    fences = [t for t in MarkdownIt("commonmark").parse(text) if t.type == "fence"]
+    assert [t.info for t in fences] == ["python"] * 4
+    assert [t.content.rstrip("\n") for t in fences] == [annotate(s) for s in vit[2].snippets]
+    attn = _snippet(vit[2], "Attention.forward")
+    assert f"[timm/layers/attention.py#L{attn.start}-L{attn.end} @ v{timm.__version__}]({permalink(attn)})" in text
+    assert "> [!info]- `__init__`" in text  # the layer definitions, folded

@@ -20,9 +20,10 @@ import json
 import re
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import torch
 
@@ -46,7 +47,7 @@ class _Target:
 
 
 def code_facts(model: torch.nn.Module, x: torch.Tensor, rec: Recording,
-               shape_of: Callable[[str], str], first_block: Optional[str]) -> CodeFacts:
+               shape_of: Callable[[str], str], first_block: str | None) -> CodeFacts:
     """Snippets for the stem, ``first_block`` and its own composite children of ``model``.
 
     ``x`` is the input the recorder used (meta or CPU), ``rec`` its recording, ``shape_of(path)``
@@ -82,7 +83,7 @@ def own_class(module: torch.nn.Module) -> bool:
     return any(True for _ in module.children())
 
 
-def _targets(model, first_block: Optional[str]) -> list[_Target]:
+def _targets(model, first_block: str | None) -> list[_Target]:
     out = []
     for name in STEM_NAMES:
         stem = getattr(model, name, None)
@@ -101,7 +102,7 @@ def _add_functions(t: _Target, facts: CodeFacts) -> bool:
     """``forward`` and the helper methods it calls as ``self.<name>(...)``; False without source."""
     cls = type(t.module)
     fwd = inspect.unwrap(cls.forward)
-    if fwd.__module__.split(".")[0] == "torch":  # e.g. a Sequential subclass: torch's own loop
+    if (getattr(fwd, "__module__", None) or "").split(".")[0] == "torch":  # a Sequential subclass: torch's loop
         return False
     try:
         tree = _parse(inspect.getsource(fwd))
@@ -112,7 +113,8 @@ def _add_functions(t: _Target, facts: CodeFacts) -> bool:
     children = dict(t.module.named_children())
     for name in _self_calls(tree):
         helper = inspect.unwrap(getattr(cls, name, None)) if name not in children else None
-        if inspect.isfunction(helper) and not helper.__module__.startswith("torch") and helper not in t.functions:
+        if inspect.isfunction(helper) and not (helper.__module__ or "").startswith("torch") \
+                and helper not in t.functions:
             try:
                 inspect.getsource(helper)
             except (OSError, TypeError):
@@ -259,7 +261,7 @@ def _calls_by_statement(tree: ast.Module):
     yield from walk(tree, None, False)
 
 
-def _whole_value(stmt: Optional[ast.stmt], call: ast.Call) -> bool:
+def _whole_value(stmt: ast.stmt | None, call: ast.Call) -> bool:
     """True when the call is what the statement assigns or returns, or its residual branch
     (``x = x + self.drop_path(...)``): the line's shape comment then needs no name."""
     value = getattr(stmt, "value", None) if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return)) else None
@@ -287,7 +289,7 @@ def _branches(tree: ast.Module, start: int, paths: dict[str, set[int]], module,
     return sorted(out, key=lambda b: b.offset)
 
 
-def _else_offset(node: ast.If, lines: list[str]) -> Optional[int]:
+def _else_offset(node: ast.If, lines: list[str]) -> int | None:
     if not node.orelse:
         return None
     first = node.orelse[0].lineno - 1
@@ -328,7 +330,7 @@ def _call_names(body: list[ast.stmt]) -> list[str]:
 
 def _origin(fn: Callable) -> dict[str, str]:
     """Package, version, path in the package, repository and tag for ``fn``'s source file."""
-    top = fn.__module__.split(".")[0]
+    top = (fn.__module__ or "").split(".")[0]
     pkg = sys.modules.get(top)
     file = Path(inspect.getsourcefile(fn) or "")
     path = file.name
@@ -352,7 +354,7 @@ def _origin(fn: Callable) -> dict[str, str]:
     return out
 
 
-def _distribution(top: str) -> Optional[md.Distribution]:
+def _distribution(top: str) -> md.Distribution | None:
     try:
         return md.distribution(top)
     except md.PackageNotFoundError:

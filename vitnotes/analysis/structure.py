@@ -15,6 +15,7 @@ import torch
 
 from vitnotes.analysis.build import build_model, input_size
 from vitnotes.analysis.card import make_card
+from vitnotes.analysis.code import code_facts
 from vitnotes.analysis.macs import make_macs
 from vitnotes.analysis.params import make_params
 from vitnotes.analysis.recorder import record
@@ -23,6 +24,7 @@ from vitnotes.analysis.request import AnalysisRequest
 from vitnotes.analysis.scaling import make_scaling
 from vitnotes.analysis.shapes import make_shapes
 from vitnotes.analysis.symbolic import Symbolic
+from vitnotes.analysis.topology import first_block
 from vitnotes.errors import ModelError, first_line
 
 Progress = Optional[Callable[[str], None]]
@@ -35,14 +37,16 @@ def profile_structure(req: AnalysisRequest, progress: Progress = None) -> Report
     model = build_model(req.model, req.img_size, req.model_kwargs, device="meta")
     chw = input_size(model)
     say(f"tracing one forward of {req.model} at {chw[1]}×{chw[2]}")
+    x = torch.empty(1, *chw, device="meta")
     try:
-        rec = record(model, torch.empty(1, *chw, device="meta"))
+        rec = record(model, x)
         rec2 = record(model, torch.empty(2, *chw, device="meta"))  # shapes only: which dims are batch
     except Exception:  # an op without a meta kernel, or a data-dependent shape: use real tensors
         say(f"{req.model} cannot run on the meta device; tracing on CPU with real tensors")
         model = build_model(req.model, req.img_size, req.model_kwargs, device="cpu")
+        x = torch.zeros(1, *chw)
         try:
-            rec = record(model, torch.zeros(1, *chw))
+            rec = record(model, x)
         except Exception as exc:
             first = first_line(exc)
             raise ModelError(f"{req.model} fails in a forward at {chw[1]}×{chw[2]}: {first}",
@@ -53,7 +57,15 @@ def profile_structure(req: AnalysisRequest, progress: Progress = None) -> Report
     card = make_card(req.model, model, rec, chw)
     params = make_params(model, card)
     macs = make_macs(rec, kinds)
-    shapes = make_shapes(model, rec, Symbolic(rec, rec2), card, chw)
+    symbolic = Symbolic(rec, rec2)
+    shapes = make_shapes(model, rec, symbolic, card, chw)
+    code, unavailable = None, {}
+    if "code" in req.facts:
+        say(f"reading the forward() code of {req.model}'s own modules")
+        try:
+            code = code_facts(model, x, rec, symbolic.out, first_block(model))
+        except Exception as exc:  # a module layout this reader did not foresee: the other sections stand
+            unavailable["code"] = f"reading its code failed ({type(exc).__name__}: {first_line(exc)})"
     scaling: list = []
     if "flops" in req.sections and req.scaling_sizes:
         scaling = make_scaling(req, model, card, say, rec)
@@ -69,7 +81,7 @@ def profile_structure(req: AnalysisRequest, progress: Progress = None) -> Report
     return Report(
         model=req.model, card=card, params=params, macs=macs, shapes=shapes,
         img_size=req.img_size, model_kwargs=dict(req.model_kwargs), versions=versions(req),
-        scaling=scaling,
+        scaling=scaling, code=code, unavailable=unavailable,
     )
 
 

@@ -14,9 +14,11 @@ if TYPE_CHECKING:
 #   scaling    MACs again at `AnalysisRequest.scaling_sizes` input sizes (meta device)
 #   weights    the real model with its weights loaded (CPU tensors, no forward)
 #   forward    one real forward over the note's images (implies weights)
+#   code       the model's own forward() source (inspect) and the lines each module ran (one
+#              traced meta-device forward beside the structural pass)
 # A new analysis pass adds its fact here, then `AnalysisRequest.facts` tells the analyzer to run it.
-Fact = Literal["structure", "scaling", "weights", "forward"]
-FACTS: tuple[Fact, ...] = ("structure", "scaling", "weights", "forward")
+Fact = Literal["structure", "scaling", "weights", "forward", "code"]
+FACTS: tuple[Fact, ...] = ("structure", "scaling", "weights", "forward", "code")
 
 ViewBuilder = Callable[["Report", "RenderContext"], dict[str, Any]]
 FigureDrawer = Callable[["Report"], Any]  # Report -> matplotlib Figure (imports matplotlib itself)

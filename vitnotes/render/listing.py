@@ -1,4 +1,4 @@
-"""The `code` section's view: the model's own forward() code, annotated with what this model did.
+"""One code listing of the `code` section: a snippet's source with what this model did, 80 wide.
 
 The Report holds the source verbatim (``CodeSnippet.source``, as ``inspect.getsource`` gave it);
 here it is dedented and gets end-of-line comments: ``# B×197×2304`` (the output of that line's
@@ -19,47 +19,10 @@ import ast
 import io
 import textwrap
 import tokenize
-from typing import Any, Optional
 
-from vitnotes.analysis.report import CodeBranch, CodeSnippet, Report, ShapeNote
+from vitnotes.analysis.report import CodeBranch, CodeSnippet, ShapeNote
 
 CODE_WIDTH = 80  # columns of Obsidian's monospace code font in a 700 px reading column
-_KERNEL_NOTE = "Attention kernel that ran:"
-_FIGURES_UNFUSED = (" The attention figures come from a second forward with `fused_attn = False`: "
-                    "only the explicit path materialises the softmax maps.")
-_KERNELS = (("scaled_dot_product_attention", "the fused `F.scaled_dot_product_attention` kernel"),
-            ("softmax", "the explicit softmax(q·kᵀ)·v path"))
-
-
-def code_view(report: Report, ctx: Any = None) -> dict[str, Any]:
-    facts = report.code
-    who = f"`{report.model}` ({report.card.family})"
-    if facts is None:
-        why = report.unavailable.get("code") or "not computed in this run"
-        return {"snippets": [], "reason": f"No code for {who}: {why}.", "intro": "", "missing": ""}
-    missing = "; ".join(f"`{path}` (`{cls}`): {why}" for path, cls, why in facts.missing)
-    if not facts.snippets:
-        reason = (f"{who}: no Python source to show — {missing}." if missing else
-                  f"{who} has no modules of its own in its stem and first block: only torch.nn layers, "
-                  "whose code is C++.")
-        return {"snippets": [], "reason": reason, "intro": "", "missing": ""}
-    first = facts.snippets[0]
-    where = f"{first.package} {first.version}" if first.package else "the installed library"
-    recorded = [f"`{facts.block}`" if facts.block else "the first block"]
-    recorded += [f"`{s.module}`" for s in facts.snippets if s.role == "stem"][:1]
-    intro = (f"The `forward` code that ran, from {where} (`inspect` at profile time). "
-             f"`# B×…`: output of that line's `self.<layer>(…)` call, recorded for {' and '.join(recorded)}; "
-             "`# ran` / `# not run`: which way each `if` went in this model.")
-    shown_modules = {s.module for s in facts.snippets}
-    snippets, shown = [], set()
-    for s in facts.snippets:
-        snippets.append(_snippet_view(s, s.cls not in shown, shown_modules))
-        shown.add(s.cls)
-        if report.attention_distance is not None or report.rollout is not None:
-            snippets[-1]["notes"] = [n + _FIGURES_UNFUSED if n.startswith(_KERNEL_NOTE) else n
-                                     for n in snippets[-1]["notes"]]
-    return {"snippets": snippets, "reason": "", "intro": intro,
-            "missing": f"No Python source for {missing}." if missing else ""}
 
 
 def permalink(s: CodeSnippet) -> str:
@@ -67,29 +30,6 @@ def permalink(s: CodeSnippet) -> str:
     if not (s.repo and s.ref):
         return ""
     return f"{s.repo}/blob/{s.ref}/{s.path}#L{s.start}-L{s.end}"
-
-
-def _snippet_view(s: CodeSnippet, first_of_class: bool, shown_modules: set[str]) -> dict[str, Any]:
-    where = f"{s.path}#L{s.start}-L{s.end}"
-    url = permalink(s)
-    if not url:
-        why = "editable or development install" if s.version else "package unknown"
-        where = f"{s.path} lines {s.start}–{s.end} ({s.package or 'local'} {s.version}: {why}, no release tag)"
-    view = {"title": f"`{s.qualname}`", "where": where + (f" @ {s.ref}" if url else ""), "url": url,
-            "code": annotate(s), "notes": _branch_notes(s), "summary": "", "layers_title": "", "layers": ""}
-    if first_of_class:
-        bases = ", ".join(s.bases)
-        count = f" · {s.instances} in this model" if s.instances > 1 else ""
-        view["summary"] = f"`class {s.cls.rsplit('.', 1)[-1]}({bases})` · `{s.module}`{count}"
-        body = [f"- `self.{name} = {cls}({'…' if f'{s.module}.{name}' in shown_modules else args})`"
-                + (" — its code below" if f"{s.module}.{name}" in shown_modules else "")
-                for name, cls, args in s.layers]
-        body += [f"- `self.{name} = {value}`" for name, value in s.attributes]
-        if body:
-            counts = [f"{len(s.layers)} layers"] + ([f"{len(s.attributes)} settings"] if s.attributes else [])
-            view["layers_title"] = f"`__init__`: {', '.join(counts)}, with this model's values"
-            view["layers"] = "\n".join(body)
-    return view
 
 
 def annotate(s: CodeSnippet, width: int = CODE_WIDTH) -> str:
@@ -237,29 +177,3 @@ def _branch_comment(b: CodeBranch, taken: bool) -> str:
     if taken and b.attrs and (not ran or not skipped):
         text += " (" + ", ".join(f"{k} = {v}" for k, v in b.attrs) + ")"
     return text
-
-
-def _branch_notes(s: CodeSnippet) -> list[str]:
-    """Sentences under the block: the attention kernel that ran; branches that differ by instance."""
-    notes = []
-    for b in s.branches:
-        kernel = _kernel(b.body_calls) if b.ran else _kernel(b.else_calls) if b.skipped else None
-        other = _kernel(b.else_calls) if b.ran else _kernel(b.body_calls)
-        if kernel and other and kernel != other and (not b.ran or not b.skipped):
-            flag = ", ".join(f"`{k} = {v}`" for k, v in b.attrs) or f"`{b.test}`"
-            notes.append(f"{_KERNEL_NOTE} {kernel} ({flag} at profile time); "
-                         f"{other} did not run.")
-        elif b.ran and b.skipped:
-            named = ", ".join(f"`{p}`" for p in b.ran[:3]) + (", …" if len(b.ran) > 3 else "")
-            notes.append(f"`if {b.test}:` ran in {len(b.ran)} of {len(b.ran) + len(b.skipped)} "
-                         f"modules ({named}), not in `{s.module}`, whose shapes are shown."
-                         if s.module not in b.ran else
-                         f"`if {b.test}:` ran in {len(b.ran)} of {len(b.ran) + len(b.skipped)} modules ({named}).")
-    return list(dict.fromkeys(notes))
-
-
-def _kernel(calls: list[str]) -> Optional[str]:
-    for key, text in _KERNELS:
-        if any(key in c for c in calls):
-            return text
-    return None
