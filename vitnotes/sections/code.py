@@ -30,7 +30,7 @@ def view(report: Report, ctx: RenderContext | None = None) -> dict[str, Any]:
     if not facts.snippets:
         reason = (f"{who}: no Python source to show — {missing}." if missing else
                   f"{who} has no modules of its own in its stem and first block: only torch.nn layers, "
-                  "whose code is C++.")
+                  "whose code is PyTorch's, not the model's.")
         return {"snippets": [], "reason": reason, "intro": "", "missing": ""}
     first = facts.snippets[0]
     where = f"{first.package} {first.version}" if first.package else "the installed library"
@@ -58,21 +58,21 @@ def _snippet_view(s: CodeSnippet, first_of_class: bool, shown_modules: set[str])
         why = "editable or development install" if s.version else "package unknown"
         where = f"{s.path} lines {s.start}–{s.end} ({s.package or 'local'} {s.version}: {why}, no release tag)"
     where += f" @ {s.ref}" if url else ""
-    view = {"head": f"`{s.qualname}` · " + (f"[{where}]({url})" if url else where),
+    out = {"head": f"`{s.qualname}` · " + (f"[{where}]({url})" if url else where),
             "code": annotate(s), "notes": _branch_notes(s), "summary": "", "layers_title": "", "layers": ""}
     if first_of_class:
         bases = ", ".join(s.bases)
         count = f" · {s.instances} in this model" if s.instances > 1 else ""
-        view["summary"] = f"`class {s.cls.rsplit('.', 1)[-1]}({bases})` · `{s.module}`{count}"
+        out["summary"] = f"`class {s.cls.rsplit('.', 1)[-1]}({bases})` · `{s.module}`{count}"
         body = [f"- `self.{name} = {cls}({'…' if f'{s.module}.{name}' in shown_modules else args})`"
                 + (" — its code below" if f"{s.module}.{name}" in shown_modules else "")
                 for name, cls, args in s.layers]
         body += [f"- `self.{name} = {value}`" for name, value in s.attributes]
         if body:
             counts = [f"{len(s.layers)} layers"] + ([f"{len(s.attributes)} settings"] if s.attributes else [])
-            view["layers_title"] = f"`__init__`: {', '.join(counts)}, with this model's values"
-            view["layers"] = "\n".join(body)
-    return view
+            out["layers_title"] = f"`__init__`: {', '.join(counts)}, with this model's values"
+            out["layers"] = "\n".join(body)
+    return out
 
 
 def _branch_notes(s: CodeSnippet) -> list[str]:
