@@ -315,3 +315,24 @@ def test_the_section_renders_one_python_fence_per_snippet(vit):
     attn = _snippet(vit[2], "Attention.forward")
     assert f"[timm/layers/attention.py#L{attn.start}-L{attn.end} @ v{timm.__version__}]({permalink(attn)})" in text
     assert "> [!info]- `__init__`" in text  # the layer definitions, folded
+
+
+def test_the_region_lands_under_the_templates_code_question(tmp_path):
+    from test_fill import SEED, make_vault, only_insertions
+
+    from vitnotes.pipeline import fill_note
+
+    vault = make_vault(tmp_path, sections=("code",))
+    note = vault / "Papers" / "ViT.md"
+    before = SEED.read_text(encoding="utf-8")
+    note.write_text(before, encoding="utf-8")
+    assert fill_note(note).status == "filled"
+    after = note.read_text(encoding="utf-8")
+    only_insertions(before, after)
+    lines = after.split("\n")
+    at = next(i for i, line in enumerate(lines) if "vitnotes:begin code" in line)
+    assert lines[at - 1] == "- **代码核心逻辑 (GitHub Snippets)：**"
+    end = next(i for i, line in enumerate(lines) if "vitnotes:end code" in line)
+    assert lines[end + 1].startswith("- Colab code PyTorch version")  # the student's own line stays next
+    assert all(line.startswith("  ") or not line for line in lines[at:end + 1])  # inside the list item
+    assert fill_note(note).status == "unchanged"
