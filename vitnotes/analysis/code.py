@@ -23,7 +23,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import torch
 
@@ -112,7 +112,8 @@ def _add_functions(t: _Target, facts: CodeFacts) -> bool:
     t.functions.append(fwd)
     children = dict(t.module.named_children())
     for name in _self_calls(tree):
-        helper = inspect.unwrap(getattr(cls, name, None)) if name not in children else None
+        found = getattr(cls, name, None) if name not in children else None
+        helper = inspect.unwrap(found) if callable(found) else None
         if inspect.isfunction(helper) and not (helper.__module__ or "").startswith("torch") \
                 and helper not in t.functions:
             try:
@@ -142,7 +143,7 @@ def _self_calls(tree: ast.AST) -> list[str]:
     return list(seen)
 
 
-def _self_attr(node: ast.AST) -> bool:
+def _self_attr(node: ast.AST) -> TypeGuard[ast.Attribute]:
     return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
 
 
@@ -295,14 +296,14 @@ def _else_offset(node: ast.If, lines: list[str]) -> int | None:
     first = node.orelse[0].lineno - 1
     if isinstance(node.orelse[0], ast.If) and lines[first].lstrip().startswith("elif"):
         return None  # an elif: annotated as its own branch
-    for off in range(first - 1, node.body[-1].end_lineno - 1, -1):
+    for off in range(first - 1, (node.body[-1].end_lineno or first) - 1, -1):
         if re.match(r"\s*else\s*:", lines[off]):
             return off
     return None
 
 
 def _test_attrs(test: ast.expr, module) -> list[list[str]]:
-    out = []
+    out: list[list[str]] = []
     for node in ast.walk(test):
         if _self_attr(node) and not any(node.attr == a for a, _ in out):
             value = getattr(module, node.attr, None)
@@ -369,7 +370,7 @@ def _distribution(top: str) -> md.Distribution | None:
 
 def _github_repo(dist: md.Distribution) -> str:
     urls = [u.split(",", 1)[-1].strip() for u in (dist.metadata.get_all("Project-URL") or [])]
-    urls.append(dist.metadata.get("Home-page") or "")
+    urls.append(dist.metadata["Home-page"] or "")
     for url in urls:
         m = re.fullmatch(r"(https://github\.com/[\w.-]+/[\w.-]+?)(?:\.git)?/?", url)
         if m:

@@ -19,6 +19,7 @@ import ast
 import io
 import textwrap
 import tokenize
+from typing import Any
 
 from vitnotes.analysis.report import CodeBranch, CodeSnippet, ShapeNote
 
@@ -57,10 +58,10 @@ def annotate(s: CodeSnippet, width: int = CODE_WIDTH) -> str:
         line + (f"  # {'; '.join(notes[i])}" if i in notes and i not in unsafe else "") for i, line in enumerate(lines))
 
 
-def _layout(source: str) -> tuple[dict[int, list[int]], set[int]]:
+def _layout(source: str) -> tuple[dict[int, list[tuple[int, bool]]], set[int]]:
     """Break columns of every one-line statement (after ``(``/``[``/``{``, after a comma inside
     brackets), and the lines a comment may not end (inside a string, a backslash continuation)."""
-    statements: dict[int, list[int]] = {}
+    statements: dict[int, list[tuple[int, bool]]] = {}
     unsafe: set[int] = set()
     row_tokens: list[tokenize.TokenInfo] = []
     commented = False
@@ -90,7 +91,8 @@ def _break_columns(tokens: list[tokenize.TokenInfo]) -> list[tuple[int, bool]]:
     statement (``….permute(2, 0, 3, 1, 4)``) or the one outermost list (a ``def``'s parameters),
     so a break never lands in the middle of a sub-expression. A right-hand split opens the list
     that closes the statement."""
-    pairs, stack = [], []  # [open index, close index, depth, direct commas]
+    pairs: list[list[Any]] = []  # [open index, close index, depth, direct commas]
+    stack: list[list[Any]] = []
     for i, tok in enumerate(tokens):
         if tok.type != tokenize.OP:
             continue
@@ -109,7 +111,7 @@ def _break_columns(tokens: list[tokenize.TokenInfo]) -> list[tuple[int, bool]]:
         return all(t.type == tokenize.OP and t.string in ")]}" for t in tokens[close + 1:])
 
     outer = [p for p in pairs if p[2] == 1]
-    out = {}
+    out: dict[int, bool] = {}
     for open_, close, depth, commas in pairs:
         tail = closes_statement(close)
         if not commas or not (tail or len(outer) == 1 and depth == 1):
@@ -127,7 +129,8 @@ def _wrap(line: str, breaks: list[tuple[int, bool]], comment: str, width: int) -
     rhs = [col for col, tail in breaks if tail and col <= width]
     if rhs and len(pad) + len(line[max(rhs):].lstrip()) + len(comment) <= width:
         return [line[:max(rhs)].rstrip(), pad + line[max(rhs):].lstrip() + comment]
-    pieces, begin = [], 0
+    pieces: list[str] = []
+    begin = 0
     cols = [col for col, _ in breaks]
     while True:
         lead = pad if pieces else ""
