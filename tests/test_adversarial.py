@@ -224,6 +224,27 @@ def test_root_keeps_the_notes_owner_group_and_mode(vault):
     assert (fig.stat().st_uid, fig.stat().st_gid) == (4321, 4322)
 
 
+def test_a_note_whose_owner_cannot_be_kept_is_refused(vault, monkeypatch):
+    """Not root: replacing another user's (group-writable) note would make it ours; refuse instead."""
+    note = vault / "n.md"
+    note.write_bytes(b"mine\n")
+    if os.geteuid() == 0:
+        os.chown(note, 4321, 4322)  # a non-root owner to pretend to be
+    st = note.stat()
+    monkeypatch.setattr(write_mod.os, "geteuid", lambda: st.st_uid + 1)
+    monkeypatch.setattr(write_mod.os, "getegid", lambda: st.st_gid)
+    monkeypatch.setattr(write_mod.os, "getgroups", lambda: [st.st_gid])
+    with pytest.raises(NoteError, match="belongs to another user or group"):
+        write_mod.ensure_writable(note, vault)
+    monkeypatch.setattr(write_mod.os, "geteuid", lambda: st.st_uid)
+    write_mod.ensure_writable(note, vault)  # our own note, our group: fine
+    monkeypatch.setattr(write_mod.os, "getgroups", lambda: [])
+    monkeypatch.setattr(write_mod.os, "getegid", lambda: st.st_gid + 1)
+    with pytest.raises(NoteError, match="another user or group"):
+        write_mod.ensure_writable(note, vault)
+    assert note.read_bytes() == b"mine\n"
+
+
 def test_fifo_named_md_is_refused_not_read(vault):
     fifo = vault / "pipe.md"
     os.mkfifo(fifo)
@@ -583,11 +604,9 @@ def test_a_hostile_vault_template_stops_in_bounded_time(vault, monkeypatch, body
 # --------------------------------------------------------------------------- 6. the cache validates what it returns
 
 def _small_report():
-    from vitnotes.analysis.report import Card, Macs, Params, Report, Shapes
+    from test_cache import small_report  # the cache tests' Report
 
-    return Report(model="m", card=Card(model="m", family="VisionTransformer", img_size=[32, 32], patch_size=8,
-                                       grid=[4, 4]),
-                  params=Params(total=123, trainable=120), macs=Macs(total=4567), shapes=Shapes())
+    return small_report()
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64 + b"IEND\xaeB`\x82"
