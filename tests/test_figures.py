@@ -107,15 +107,88 @@ def test_pngs_are_small_reproducible_and_carry_no_timestamps(report):
 
 
 def test_every_title_states_the_weights(report):
-    label = report.weights.label
+    """Random weights say so in every title, each phrase whole on one line."""
     import matplotlib
 
     with matplotlib.rc_context(figures._rc()):
-        for draw in (figures._distance, figures._pos_embed, figures._filters):
-            fig = draw(report)
-            assert label in fig.axes[0].get_title()
+        for draw in (figures._distance, figures._pos_embed, figures._filters, figures._rollout):
+            lines = draw(report)._suptitle.get_text().split("\n")
+            assert "random init (seed 0) · not a trained model" in lines, lines
+
+
+def trained(report):
+    """The same numbers as if from a hub checkpoint (what analysis.weights.load_checkpoint records)."""
+    from vitnotes.analysis.report import WeightsInfo
+
+    rep = Report.from_json(report.to_json())
+    rep.weights = WeightsInfo(
+        kind="hf-cache", source="timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k", sha256="ab" * 32,
+        label="timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k @ 0123456 (HF cache, sha256 abababababab)",
+        checkpoint="vit_tiny_patch16_224.augreg_in21k_ft_in1k", hub_id="timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k",
+        revision="0123456789" * 4, filename="model.safetensors", size=1000,
+        pretrained_on=["ImageNet-21k"], fine_tuned_on=["ImageNet-1k"])
+    return rep
+
+
+def all_figures(rep):
+    import matplotlib
+
+    with matplotlib.rc_context(figures._rc()):
+        return [draw(rep) for draw in (figures._distance, figures._pos_embed, figures._filters, figures._rollout)]
+
+
+def test_trained_titles_name_the_checkpoint_and_never_say_random(report):
+    for fig in all_figures(trained(report)):
+        lines = fig._suptitle.get_text().split("\n")
+        assert "timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k @ 0123456 · sha256 abababababab" in lines[-2:] \
+            or "timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k @ 0123456" in lines, lines
+        assert any("pre-trained on ImageNet-21k → fine-tuned on ImageNet-1k" in ln for ln in lines), lines
+        assert "random" not in fig._suptitle.get_text().lower()
+
+
+def test_every_text_is_legible_in_a_700_px_column(report):
+    """≥ 9 pt at the size Obsidian shows it: figures ≤ 700 px wide are shown unscaled."""
+    from matplotlib.text import Text
+
+    for fig in all_figures(trained(report)):
+        width_px = fig.get_figwidth() * fig.dpi
+        assert width_px <= figures.COLUMN_PX
+        fig.canvas.draw()
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+                 and (t.axes is None or t.axes.axison)]
+        assert texts
+        small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < figures.MIN_PT]
+        assert not small, small
+        # nothing drawn runs off the figure (the tight box covers only what is drawn), in inches
+        tight = fig.get_tightbbox(fig.canvas.get_renderer())
+        assert tight.x0 >= -0.01 and tight.y0 >= -0.01, tight
+        assert tight.x1 <= fig.get_figwidth() + 0.01 and tight.y1 <= fig.get_figheight() + 0.01, tight
+
+
+def test_titles_break_only_between_phrases():
+    rep = empty_report("vit_base_patch14_reg4_dinov2_with_a_long_name")
+    lines = figures._wrap(["Mean attention distance (ViT Fig. 7 right)", "14×14 patches of 16 px",
+                           "mean over 16 images"], 10, 300)
+    assert lines == ["Mean attention distance (ViT Fig. 7 right)", "14×14 patches of 16 px · mean over 16 images"]
+    assert rep.model  # the model gets a line of its own in _title
+
+
+def test_rollout_is_a_heat_map_with_a_colour_bar(report):
+    import matplotlib
+
+    with matplotlib.rc_context(figures._rc()):
         fig = figures._rollout(report)
-        assert label in fig._suptitle.get_text()
+    k = len(report.rollout.masks)
+    heat = [im for ax in fig.axes for im in ax.images if im.get_cmap().name == "inferno"]
+    assert len(heat) == k  # one heat layer per shown image, over the (faded) photo
+    assert all(im.get_alpha() < 1 for im in heat)
+    vmax = max(max(m) for m in report.rollout.masks)
+    assert all(im.get_clim() == (0, pytest.approx(vmax)) for im in heat)  # one scale for all images
+    bars = [ax for ax in fig.axes if "rollout weight" in ax.get_ylabel()]
+    assert len(bars) == 1
+    foot = " ".join(t.get_text() for t in fig.texts)
+    assert "heads fused by mean" in foot and "½(A + I)" in foot and "over all 2 layers" in foot
+    assert f"{k} of {report.images.count} images shown" in fig._suptitle.get_text()
 
 
 def test_distance_plot_has_the_uniform_reference_line(report):
@@ -125,6 +198,11 @@ def test_distance_plot_has_the_uniform_reference_line(report):
     assert [float(ln.get_ydata()[0]) for ln in flat] == [report.attention_distance.uniform_px]
     points = sorted(float(y) for c in ax.collections for _, y in c.get_offsets())
     assert points == sorted(v for row in report.attention_distance.mad_px for v in row)
+    # its label is a legend entry outside the axes, where no point can cover it
+    legend = ax.get_legend()
+    assert legend.get_texts()[0].get_text().startswith("uniform attention")
+    fig.canvas.draw()
+    assert legend.get_window_extent().x0 >= ax.get_window_extent().x1
 
 
 def test_big_photos_stay_under_300_kb_and_cjk_names_never_fail(report):

@@ -21,7 +21,23 @@ def test_new_note_frontmatter_reads_back_the_exact_model(tmp_path: Path, model: 
     (tmp_path / ".obsidian" / "app.json").write_text(json.dumps({}))
     path = new_note("T", model=model, vault=tmp_path)
     note = read_note(path)
-    assert note.frontmatter["vitnotes"] == {"model": model}
+    # issue 10: a model timm has trained weights for gets `pretrained: true` (the figures need them)
+    trained = {"pretrained": True} if model == "vit_tiny_patch16_224" else {}
+    assert note.frontmatter["vitnotes"] == {"model": model, **trained}
     assert build_spec(note.frontmatter, vault_root=tmp_path).model == model
     if model == "vit_tiny_patch16_224":  # plain names stay as a user would type them
         assert "  model: vit_tiny_patch16_224\n" in note.text
+
+
+def test_new_note_asks_for_trained_weights_unless_the_vault_decides(tmp_path: Path):
+    (tmp_path / ".obsidian").mkdir()
+    (tmp_path / ".obsidian" / "app.json").write_text(json.dumps({}))
+    note = read_note(new_note("A", model="vit_base_patch16_224", vault=tmp_path))
+    assert "  model: vit_base_patch16_224\n  pretrained: true\n---" in note.text
+    assert build_spec(note.frontmatter, vault_root=tmp_path).pretrained is True
+    no_weights = read_note(new_note("B", model="vit_base_patch16_18x2_224", vault=tmp_path))  # timm has none
+    assert no_weights.frontmatter["vitnotes"] == {"model": "vit_base_patch16_18x2_224"}
+    (tmp_path / ".vitnotes").mkdir()
+    (tmp_path / ".vitnotes" / "config.yaml").write_text("pretrained: false\n")
+    vault_says = read_note(new_note("C", model="vit_base_patch16_224", vault=tmp_path))
+    assert vault_says.frontmatter["vitnotes"] == {"model": "vit_base_patch16_224"}

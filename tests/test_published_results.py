@@ -64,3 +64,30 @@ def test_tags_name_their_training_data():
     assert read_tag("lvd142m").pretrained_on == ["LVD-142M"]
     assert read_tag("fb_in1k").pretrained_on == ["ImageNet-1k"] and read_tag("fb_in1k").recipe == ["Meta's release"]
     assert read_tag("r160_in1k").pretrained_on == ["ImageNet-1k"]  # unknown tokens left out
+
+
+def _accuracy_text(model: str, weights=None) -> str:
+    from vitnotes.analysis import add_published_accuracy
+    from vitnotes.analysis.report import Card, Macs, Params, Report, Shapes
+    from vitnotes.analysis.request import AnalysisRequest
+    from vitnotes.render.markdown import RenderContext, render_sections
+
+    rep = Report(model=model, card=Card(model=model, family="VisionTransformer", img_size=[224, 224]),
+                 params=Params(total=1, trainable=1), macs=Macs(total=1), shapes=Shapes(), weights=weights)
+    add_published_accuracy(rep, AnalysisRequest(model=model))
+    return render_sections(rep, ["accuracy"], RenderContext())["accuracy"]
+
+
+def test_accuracy_section_shows_the_published_row_or_says_it_is_absent():
+    from vitnotes.analysis.report import WeightsInfo
+
+    text = _accuracy_text("vit_base_patch16_224")
+    assert "top-1 85.1 %, top-5 97.5 %" in text and "224×224 eval" in text
+    assert "`vit_base_patch16_224.augreg2_in21k_ft_in1k`" in text and "random" not in text
+    random = _accuracy_text("vit_base_patch16_224", WeightsInfo(kind="random", source="", seed=0))
+    assert "this note's weights are random" in random
+    trained = _accuracy_text("vit_base_patch16_224.augreg2_in21k_ft_in1k", WeightsInfo(
+        kind="hf-cache", source="x", checkpoint="vit_base_patch16_224.augreg2_in21k_ft_in1k"))
+    assert "top-1 85.1 %" in trained and "random" not in trained and "not for the weights" not in trained
+    absent = _accuracy_text("vit_base_patch16_224.dino")
+    assert "`vit_base_patch16_224.dino` is not in timm's published tables" in absent

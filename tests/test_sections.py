@@ -30,11 +30,11 @@ def test_every_section_has_its_template_and_a_unique_order():
 
 def test_the_existing_sections_in_their_default_order():
     assert sections.names() == (
-        "card", "shapes", "params", "flops", "patch", "downsampling", "block", "cls", "equations", "code",
-        "diagram", "heads", "attention_distance", "pos_embed", "filters", "rollout",
+        "card", "shapes", "params", "accuracy", "flops", "patch", "downsampling", "block", "cls", "equations",
+        "code", "diagram", "heads", "attention_distance", "pos_embed", "filters", "rollout",
     )
     assert sections.figure_sections() == ("attention_distance", "pos_embed", "filters", "rollout")
-    assert sections.structural_names() == sections.names()[:12]
+    assert sections.structural_names() == sections.names()[:13]
 
 
 def test_facts_follow_the_sections():

@@ -28,7 +28,7 @@ def note_filename(title: str) -> str:
     return name + ".md"
 
 
-def render_template(title: str, model: str, vault_root: Path) -> str:
+def render_template(title: str, model: str, vault_root: Path, pretrained: bool = False) -> str:
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -37,7 +37,8 @@ def render_template(title: str, model: str, vault_root: Path) -> str:
     loader = jinja2.FileSystemLoader([str(vault_paths(vault_root).templates), str(templates_dir())])
     env = SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:
-        return env.get_template(TEMPLATE).render(title=title, model=model, date=_dt.date.today().isoformat())
+        return env.get_template(TEMPLATE).render(title=title, model=model, date=_dt.date.today().isoformat(),
+                                                  pretrained=pretrained)
     except jinja2.TemplateError as exc:
         raise NoteError(f"template {TEMPLATE} failed: {exc}", "fix .vitnotes/templates/paper-study.md")
 
@@ -56,6 +57,14 @@ def check_model_name(model: str) -> None:
         raise SpecError(f"unknown model {model!r}", hint)
 
 
+def _has_pretrained(model: str) -> bool:
+    if model.startswith("hf-hub:"):
+        return False
+    from vitnotes.analysis.hub import has_pretrained
+
+    return has_pretrained(model)
+
+
 def new_note(title: str, *, model: Optional[str] = None, vault: str | Path = ".") -> Path:
     from vitnotes.obsidian.vault import Vault
     from vitnotes.obsidian.write import write_note
@@ -65,9 +74,13 @@ def new_note(title: str, *, model: Optional[str] = None, vault: str | Path = "."
     if not folder.is_dir():
         raise NoteError(f"vault folder not found: {folder}", "pass --vault DIR")
     v = Vault.for_note(folder / "_.md")
+    defaults = vault_defaults(read_vault_config(v.root))
     if model is None:  # the vault default `fill` would use, read the same way
-        model = vault_defaults(read_vault_config(v.root)).get("model") or DEFAULT_MODEL
+        model = defaults.get("model") or DEFAULT_MODEL
     target = v.new_file_dir() / note_filename(title)
-    text = render_template(title, yaml_scalar(model), v.root)
+    # Trained weights when timm has them (the paper's figures mean something only then), unless the
+    # vault already decides `pretrained:` for every note.
+    pretrained = "pretrained" not in defaults and "weights" not in defaults and _has_pretrained(model)
+    text = render_template(title, yaml_scalar(model), v.root, pretrained=pretrained)
     write_note(target, text.encode("utf-8"), expected_raw=None, vault_root=v.root)  # never overwrites
     return target

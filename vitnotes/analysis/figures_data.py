@@ -100,6 +100,7 @@ def _attention_pass(report, req, model, geo, wanted, progress: Progress) -> None
             images=[encode_image(images.info.names[i], images.display[i]) for i in range(k)],
             masks=[[round(float(v), 6) for v in m.flatten()] for m in masks],
             query="[CLS]" if geo.num_prefix_tokens else "mean over patches",
+            layers=cap.depth, head_fusion="mean", residual_weight=0.5,  # attention.rollout_step: (A + I) / 2
         )
 
 

@@ -222,6 +222,9 @@ class Rollout:
     images: list[EncodedImage] = field(default_factory=list)
     masks: list[list[float]] = field(default_factory=list)  # per image, rows×cols, [CLS] → patches
     query: str = "[CLS]"  # the token whose rollout row is shown ("mean over patches" without [CLS])
+    layers: int = 0  # attention layers multiplied through
+    head_fusion: str = "mean"  # how a layer's heads are fused before the product
+    residual_weight: float = 0.5  # each layer is (1 - w)·A + w·I: the residual path (Abnar & Zuidema)
 
 
 @dataclass

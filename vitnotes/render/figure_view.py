@@ -60,3 +60,8 @@ def drawn_by(function: str) -> Callable[[Report], Any]:
 
         return getattr(figures, function)(report)
     return draw
+
+
+def rollout_residual(weight: float) -> str:
+    """How rollout adds the residual path to a layer's attention A, e.g. "½(A + I)"."""
+    return "½(A + I)" if weight == 0.5 else f"(1 − {weight:g})·A + {weight:g}·I"

@@ -14,9 +14,13 @@ from typing import Iterable
 import numpy as np
 
 from vitnotes.analysis.report import Report
+from vitnotes.render.figure_view import rollout_residual
+from vitnotes.render.provenance import weights_phrases
 
 DPI = 100
 MAX_BYTES = 300_000
+COLUMN_PX = 700  # Obsidian's default readable line width: wider images are scaled down to it
+MIN_PT = 9  # smallest text at the size a figure is shown
 # Tried in order per glyph (matplotlib ≥ 3.6 font fallback): Latin first, CJK when installed.
 CJK_FONTS = (
     "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
@@ -52,23 +56,32 @@ def warm_up() -> None:
 
 
 def _rc() -> dict:
+    """Every label at least MIN_PT at 100 %: figures are at most COLUMN_PX wide, so Obsidian's
+    reading column shows them unscaled."""
     from matplotlib import font_manager
 
     have = {f.name for f in font_manager.fontManager.ttflist}
     return {
         "font.family": "sans-serif",
         "font.sans-serif": ["DejaVu Sans"] + [f for f in CJK_FONTS if f in have],
-        "font.size": 9,
-        "axes.titlesize": 9,
+        "font.size": 10,
+        "axes.titlesize": 10,
+        "axes.labelsize": 10,
+        "xtick.labelsize": MIN_PT,
+        "ytick.labelsize": MIN_PT,
+        "legend.fontsize": MIN_PT,
+        "figure.titlesize": 10,
         "path.simplify": True,
     }
 
 
-def _figure(w: float, h: float):
+def _figure(w: float, h: float, layout: str | None = "constrained"):
+    """A figure at most COLUMN_PX wide; constrained layout keeps the title, outside legends and
+    colour bars inside it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(w, h), dpi=DPI)
+    fig = Figure(figsize=(min(w, COLUMN_PX / DPI), h), dpi=DPI, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
@@ -96,42 +109,66 @@ def _encode(im) -> bytes:
     return buf.getvalue()
 
 
-def _title(report: Report, what: str, width: int = 80) -> str:
-    """Model and what is shown, then the weights. The first line is wrapped (a long model name
-    plus grid and image count ran off a 6.4-inch figure); the weights line is kept whole."""
-    import textwrap
+def _title(fig, report: Report, what: list[str], fontsize: float = 10) -> None:
+    """The figure's title, left-aligned: what is shown, the model, then the weights, each a list of
+    phrases joined by " · " and broken only between phrases, so no line ends mid-phrase (textwrap
+    broke "14×14 patches | of 16 px")."""
+    lines = _title_lines(report, what, fig.get_figwidth(), fontsize)
+    fig.suptitle("\n".join(lines), x=0.015, ha="left", fontsize=fontsize)
 
-    label = report.weights.label if report.weights else "weights unknown"
-    head = textwrap.fill(f"{report.model} — {what}", width=width, break_on_hyphens=False)
-    return f"{head}\nweights: {label}"
+
+def _title_lines(report: Report, what: list[str], width_in: float, fontsize: float = 10) -> list[str]:
+    max_pt = width_in * 72 * 0.95
+    return _wrap(what, fontsize, max_pt) + [report.model] + _wrap(weights_phrases(report), fontsize, max_pt)
+
+
+def _wrap(phrases: list[str], fontsize: float, max_pt: float, sep: str = " · ") -> list[str]:
+    """Greedy lines of whole phrases, measured in the figure's own font (matplotlib's TextToPath)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    measure = TextToPath()
+    prop = FontProperties(size=fontsize)
+
+    def width(text: str) -> float:
+        return measure.get_text_width_height_descent(text, prop, ismath=False)[0]
+
+    lines: list[str] = []
+    for phrase in phrases:
+        if lines and width(lines[-1] + sep + phrase) <= max_pt:
+            lines[-1] += sep + phrase
+        else:
+            lines.append(phrase)
+    return lines
 
 
 def _distance(report: Report):
     ad = report.attention_distance
     mad = np.asarray(ad.mad_px, dtype=float)  # [layer, head]
     layers, heads = mad.shape
-    fig = _figure(6.4, 4.2)
+    fig = _figure(6.9, 4.6)
     ax = fig.add_subplot(1, 1, 1)
     cmap = _cmap("tab20" if heads > 10 else "tab10")
     x = np.arange(1, layers + 1)
+    # The reference line is a legend entry, outside the axes: no point can hide its label.
+    ax.axhline(ad.uniform_px, color="0.35", ls="--", lw=1.2, zorder=2,
+               label=f"uniform attention\n({ad.uniform_px:.0f} px)")
     for h in range(heads):
-        ax.scatter(x, mad[:, h], s=14, color=cmap(h % cmap.N), label=f"head {h + 1}", zorder=3)
-    ax.axhline(ad.uniform_px, color="0.35", ls="--", lw=1, zorder=2)
-    ax.annotate(f"uniform attention ({ad.uniform_px:.1f} px)", (1, ad.uniform_px), xytext=(0, 4),
-                textcoords="offset points", fontsize=8, color="0.3")
+        ax.scatter(x, mad[:, h], s=16, color=cmap(h % cmap.N), label=f"head {h + 1}" if heads <= 16 else None,
+                   zorder=3)
     top = max(float(mad.max()), ad.uniform_px)
-    ax.set_ylim(0, top * 1.12 + 1)
+    ax.set_ylim(0, top * 1.08 + 1)
     ax.set_xlim(0.5, layers + 0.5)
     ax.set_xticks(x if layers <= 24 else x[::2])
     ax.set_xlabel("network depth (layer)")
-    ax.set_ylabel("mean attention distance (pixels)")
+    ax.set_ylabel("mean attention distance (px)")
     grid = "×".join(str(g) for g in ad.grid)
-    ax.set_title(_title(report, f"mean attention distance, {grid} patches of {ad.patch_size} px, "
-                                f"{ad.num_images} image{'s' if ad.num_images != 1 else ''}"))
+    n = ad.num_images
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, borderaxespad=0,
+              title=None if heads <= 16 else f"{heads} heads, one colour each")
+    _title(fig, report, ["Mean attention distance (ViT Fig. 7 right)", f"{grid} patches of {ad.patch_size} px",
+                         f"mean over {n} image{'s' if n != 1 else ''}"])
     ax.grid(True, alpha=0.3, zorder=0)
-    if heads <= 16:
-        ax.legend(fontsize=6, ncol=2 if heads > 8 else 1, loc="lower right", frameon=False)
-    fig.tight_layout()
     return fig
 
 
@@ -176,8 +213,7 @@ def _pos_embed(report: Report):
         s.set_visible(False)
     cb = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
     cb.set_label("cosine similarity")
-    ax.set_title(_title(report, "position embedding similarity"))
-    fig.tight_layout()
+    _title(fig, report, ["Position-embedding similarity (ViT Fig. 7 centre)", f"{rows}×{cols} patches"])
     return fig
 
 
@@ -199,7 +235,7 @@ def _filters(report: Report):
     tiles = tiles if c == 3 else tiles.mean(axis=-1)
     ncols = 7 if k >= 7 else k
     nrows = int(np.ceil(k / ncols))
-    fig = _figure(6.4, 0.9 * nrows + 1.0)
+    fig = _figure(6.4, 0.9 * nrows + 1.3)
     ax = fig.add_subplot(1, 1, 1)
     mosaic = _mosaic(tiles, nrows, ncols, gap=max(1, p // 8))
     if c == 3:
@@ -209,33 +245,52 @@ def _filters(report: Report):
         ax.imshow(mosaic, cmap="gray", interpolation="nearest")
     ax.set_axis_off()
     share = sum(f.explained_variance)
-    ax.set_title(_title(report, f"RGB embedding filters: first {k} principal components "
-                                f"({share:.0%} of variance)"))
-    fig.tight_layout()
+    _title(fig, report, ["Embedding filters (ViT Fig. 7 left)", f"first {k} principal components",
+                         f"{share:.0%} of variance"])
     return fig
 
 
 def _rollout(report: Report):
+    """Paper Fig. 6 as a heat map: each input above, the rollout of [CLS] → patches over it below,
+    one colour scale for all images (so they compare), with its colour bar."""
     ro = report.rollout
-    n = len(ro.images)
+    k = len(ro.images)
     rows, cols = ro.grid
-    fig = _figure(max(5.6, 2.0 * n + 0.4), 4.8)
-    for i, (img, mask) in enumerate(zip(ro.images, ro.masks)):
-        pix = decode_image(img).astype(float) / 255.0
-        m = np.asarray(mask, dtype=float).reshape(rows, cols)
-        m = m / m.max() if m.max() > 0 else m
-        up = _upsample(m, img.height, img.width)
-        ax = fig.add_subplot(2, n, i + 1)
-        ax.imshow(pix, interpolation="antialiased")
-        ax.set_title(_short(img.name), fontsize=8)
-        ax.set_axis_off()
-        ax = fig.add_subplot(2, n, n + i + 1)
-        ax.imshow(pix * up[..., None], interpolation="antialiased")
-        ax.set_axis_off()
-    fig.suptitle(_title(report, f"attention rollout ({ro.query} → patches)"), fontsize=8)
-    fig.text(0.5, 0.01, "top: model input · bottom: input weighted by rollout attention (max = 1)",
-             ha="center", va="bottom", fontsize=7, color="0.3")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    masks = [np.asarray(m, dtype=float).reshape(rows, cols) for m in ro.masks]
+    vmax = max((float(m.max()) for m in masks), default=0.0) or 1.0
+    width = min(max(5.2, 1.55 * k + 1.6), COLUMN_PX / DPI)
+    cell = min(1.9, (width * 0.885) / (k + 0.08))  # image side, in
+    total = report.images.count if report.images else k
+    what = ["Attention rollout (ViT Fig. 6)", f"{ro.query} → {rows}×{cols} patches",
+            f"{k} of {total} image{'s' if total != 1 else ''} shown"]
+    title_in = 0.25 + 0.19 * len(_title_lines(report, what, width))  # 10 pt lines and the image names
+    fig = _figure(width, 2 * cell + 0.75 + title_in, layout=None)
+    gs = fig.add_gridspec(2, k + 1, width_ratios=[1] * k + [0.08], wspace=0.08, hspace=0.12)
+    heat = None
+    for i, (img, m) in enumerate(zip(ro.images, masks)):
+        pix = decode_image(img)
+        top = fig.add_subplot(gs[0, i])
+        top.imshow(pix, interpolation="antialiased")
+        top.set_title(_short(img.name, 16), fontsize=MIN_PT)
+        top.set_axis_off()
+        low = fig.add_subplot(gs[1, i])
+        low.imshow(pix.mean(axis=2), cmap="gray", vmin=0, vmax=255 * 1.6, interpolation="antialiased")  # faded
+        heat = low.imshow(m, cmap="inferno", vmin=0, vmax=vmax, alpha=0.72, interpolation="bilinear",
+                          extent=(-0.5, img.width - 0.5, img.height - 0.5, -0.5))
+        low.set_axis_off()
+    if heat is not None:
+        cb = fig.colorbar(heat, cax=fig.add_subplot(gs[1, k]))
+        cb.set_label(f"rollout weight {ro.query} → patch", fontsize=MIN_PT)
+        cb.ax.tick_params(labelsize=MIN_PT)
+    _title(fig, report, what)
+    layers = f"all {ro.layers} layers" if ro.layers else "all layers"
+    residual = rollout_residual(ro.residual_weight)
+    foot = _wrap([f"heads fused by {ro.head_fusion}", f"residual as {residual}, rows renormalised",
+                  f"multiplied over {layers}", "top: model input, bottom: rollout over it"], MIN_PT,
+                 fig.get_figwidth() * 72 * 0.95)
+    fig.text(0.015, 0.01, "\n".join(foot), ha="left", va="bottom", fontsize=MIN_PT, color="0.25")
+    h = fig.get_figheight()
+    fig.subplots_adjust(left=0.015, right=0.9, bottom=(0.1 + 0.17 * len(foot)) / h, top=1 - title_in / h)
     return fig
 
 
@@ -243,13 +298,6 @@ def decode_image(img) -> np.ndarray:
     """EncodedImage -> uint8 [H, W, 3] (hex in the Report; no torch needed to draw it); inverse of
     ``analysis.images.encode_image``."""
     return np.frombuffer(bytes.fromhex(img.rgb_hex), dtype=np.uint8).reshape(img.height, img.width, 3)
-
-
-def _upsample(m: np.ndarray, h: int, w: int) -> np.ndarray:
-    from PIL import Image
-
-    im = Image.fromarray(m.astype(np.float32), mode="F").resize((w, h), Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(im, dtype=float), 0, 1)
 
 
 def _short(name: str, n: int = 24) -> str:

@@ -25,7 +25,8 @@ def build_model_line(report: Report, source: str = "") -> str:
 
 
 def weights_label(report: Report) -> str:
-    """What every weight-dependent figure says; random weights always say they are not trained."""
+    """What every weight-dependent figure says; random weights always say they are not trained,
+    a hub checkpoint says which (repo @ commit, sha256) and what it was trained on."""
     w = report.weights
     if w is None:
         return "weights: unknown"
@@ -34,7 +35,36 @@ def weights_label(report: Report) -> str:
         seed = f" (seed {w.seed})" if w.seed is not None else ""
         if "not a trained model" not in label:
             label = (label + " — " if label else f"random init{seed} — ") + "not a trained model"
-    return label or w.kind
+    training = training_text(w)
+    return (f"{label} — {training}" if training else label) or w.kind
+
+
+def training_text(w) -> str:
+    """The data a checkpoint's tag names, e.g. "pre-trained on ImageNet-21k → fine-tuned on ImageNet-1k"."""
+    pre = " + ".join(getattr(w, "pretrained_on", []) or [])
+    ft = " → ".join(getattr(w, "fine_tuned_on", []) or [])
+    if pre and ft:
+        return f"pre-trained on {pre} → fine-tuned on {ft}"
+    if pre:
+        return f"trained on {pre}"
+    return f"fine-tuned on {ft}" if ft else ""
+
+
+def weights_phrases(report: Report) -> list[str]:
+    """The weights as short phrases a figure title may break between (never inside one)."""
+    w = report.weights
+    if w is None:
+        return ["weights unknown"]
+    if w.kind == "random":
+        return [f"random init (seed {w.seed})" if w.seed is not None else "random init", "not a trained model"]
+    if w.hub_id:
+        out = [f"{w.hub_id} @ {w.revision[:7]}", f"sha256 {w.sha256[:12]}"]
+    elif w.kind == "file":
+        out = [Path(w.source).name or w.label, f"sha256 {w.sha256[:12]}"]
+    else:
+        out = [w.label or w.source or w.kind]
+    training = training_text(w)
+    return out + ([training] if training else [])
 
 
 def shown_path(source: str, root: Optional[Path]) -> str:
