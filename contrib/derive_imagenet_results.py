@@ -9,7 +9,6 @@ import csv
 import re
 import sys
 
-import timm
 from timm.models import get_pretrained_cfg
 
 SRC = sys.argv[1]

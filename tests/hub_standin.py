@@ -37,7 +37,7 @@ class HubStandIn:
         """File transfers (GET …/resolve/…); huggingface_hub's own side requests (e.g. /api/…) left out."""
         return [r for r in self.requests if r[0] == "GET" and "/resolve/" in r[1]]
 
-    def __enter__(self) -> "HubStandIn":
+    def __enter__(self) -> HubStandIn:
         self.thread.start()
         return self
 
@@ -135,7 +135,7 @@ class SilentServer:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
 
-    def __enter__(self) -> "SilentServer":
+    def __enter__(self) -> SilentServer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -277,8 +277,9 @@ def test_refused_line_names_the_note_once(vault):
 
 def test_answer_words_never_capture_a_region(vault):
     """'降采样' in the user's own answer must not pull the down-sampling region away from its question."""
-    template = (Path(__file__).resolve().parents[1] / "templates" / "paper-study.md").read_text(encoding="utf-8")
-    text = template.replace("{{ model }}", "vit_tiny_patch16_224").replace("{{ title }}", "T").replace("{{ date }}", "d")
+    from vitnotes.newnote import render_template
+
+    text = render_template("T", "vit_tiny_patch16_224", vault)  # the shipped template, no pretrained: (offline)
     text = text.replace("- **核心贡献 (Key Idea)：**\n    - ", "- **核心贡献 (Key Idea)：**\n    - patch merging 逐级降采样，层级特征")
     note = vault / "t.md"
     note.write_text(text, encoding="utf-8")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hub_standin import HubStandIn, SilentServer, refused_endpoint
 from PIL import Image
 from safetensors.torch import save
 
-from hub_standin import HubStandIn, SilentServer, refused_endpoint
 from vitnotes.analysis import hub
 from vitnotes.analysis.weights import create_model
 from vitnotes.pipeline import FillOptions, fill_note

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from hub_standin import HubStandIn, SilentServer, refused_endpoint
 from safetensors.torch import save
 
-from hub_standin import HubStandIn, SilentServer, refused_endpoint
 from vitnotes.analysis import hub
 from vitnotes.analysis.weights import create_model, load_weights
 from vitnotes.errors import ModelError, WeightsError

@@ -105,10 +105,11 @@ def test_long_figure_titles_wrap_but_keep_the_weights_line_whole():
     r = profile("vit_tiny_patch16_224", sections=("card",), **TINY)
     r.model = "vit_base_patch14_reg4_dinov2_with_a_long_name"
     r.weights = WeightsInfo(kind="random", source="", seed=0, label="random init (seed 0) — not a trained model")
-    title = figures._title(r, "mean attention distance, 37×37 patches of 14 px, 16 images")
-    lines = title.split("\n")
-    assert len(lines) == 3 and all(len(line) <= 80 for line in lines[:-1])
-    assert lines[-1] == "weights: random init (seed 0) — not a trained model"
+    # issue 10: titles break only between phrases, sized to the figure (a 4.5-inch one here)
+    what = ["Mean attention distance (ViT Fig. 7 right)", "37×37 patches of 14 px", "mean over 16 images"]
+    lines = figures._title_lines(r, what, 4.5)
+    assert lines == ["Mean attention distance (ViT Fig. 7 right)", "37×37 patches of 14 px · mean over 16 images",
+                     "vit_base_patch14_reg4_dinov2_with_a_long_name", "random init (seed 0) · not a trained model"]
 
 
 @pytest.mark.parametrize("model, first", [("resnet18", "layer1.0"), ("efficientnet_b0", "blocks.0.0")])

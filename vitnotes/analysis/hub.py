@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
 
 from vitnotes.errors import ModelError, WeightsError
 
-Progress = Optional[Callable[[str], None]]
+Progress = Callable[[str], None] | None
 
 FIX = "name a local checkpoint in `weights:`, or run once with network so it is cached"
 
@@ -146,7 +146,7 @@ def fetch(ck: Checkpoint, progress: Progress = None) -> Fetched:
                    size=os.path.getsize(path), downloaded=True)
 
 
-def cached(ck: Checkpoint) -> Optional[Fetched]:
+def cached(ck: Checkpoint) -> Fetched | None:
     """The checkpoint from the local HF cache (refs → snapshot), never touching the network."""
     from huggingface_hub import try_to_load_from_cache
 
@@ -174,7 +174,7 @@ def _remote_file(ck: Checkpoint):
     from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import EntryNotFoundError
 
-    last: Optional[Exception] = None
+    last: Exception | None = None
     for filename in ck.filenames:
         url = hf_hub_url(ck.repo, filename, revision=ck.revision)
         try:

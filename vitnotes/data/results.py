@@ -12,7 +12,6 @@ import csv
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 DATA = Path(__file__).with_name("imagenet_results.csv")
 SOURCE = "timm results/results-imagenet.csv"
@@ -48,7 +47,7 @@ def lookup_all(model: str) -> list[Accuracy]:
     return list(rows.get(name, []))
 
 
-def lookup(model: str, img_size: Optional[int] = None) -> Optional[Accuracy]:
+def lookup(model: str, img_size: int | None = None) -> Accuracy | None:
     """The published row at ``img_size`` when timm evaluated it there, else its first (lowest-size) row."""
     found = sorted(lookup_all(model), key=lambda a: a.img_size)
     if not found:

@@ -267,7 +267,7 @@ def _rollout(report: Report):
     fig = _figure(width, 2 * cell + 0.75 + title_in, layout=None)
     gs = fig.add_gridspec(2, k + 1, width_ratios=[1] * k + [0.08], wspace=0.08, hspace=0.12)
     heat = None
-    for i, (img, m) in enumerate(zip(ro.images, masks)):
+    for i, (img, m) in enumerate(zip(ro.images, masks, strict=True)):
         pix = decode_image(img)
         top = fig.add_subplot(gs[0, i])
         top.imshow(pix, interpolation="antialiased")

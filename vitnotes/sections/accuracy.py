@@ -21,8 +21,11 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     else:
         whose = "other"
     return {"known": True, "found": a.found, "checkpoint": a.checkpoint, "img_size": a.img_size,
-            "top1": f"{a.top1:.1f} %" if a.top1 is not None else "", "top5": f"{a.top5:.1f} %" if a.top5 is not None else "",
-            "source": a.source, "whose": whose}
+            "top1": _pct(a.top1), "top5": _pct(a.top5), "source": a.source, "whose": whose}
+
+
+def _pct(value: float | None) -> str:
+    return f"{value:.1f} %" if value is not None else ""
 
 
 SECTION = Section(

@@ -43,7 +43,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="overwrite regions you edited by hand (on every save: use with care)")
     p.add_argument("--device", default="cpu", help="cpu or cuda for the attention forward")
-    p.add_argument("-v", "--verbose", action="store_true", help="also log file events and skipped notes")
+    p.add_argument("-v", "--verbose", action="store_true", help="also log file events, skipped notes and every progress line")
     p.set_defaults(func=run)
 
 
@@ -63,6 +63,17 @@ def _warn_if_inside_a_vault(root: Path, log) -> None:
             "watches the whole vault")
 
 
+def _progress_to(log):
+    """The daemon log gets what a user should see unasked — a checkpoint download being announced,
+    warnings — and every progress line (download bar, forward batches) with --verbose."""
+    def progress(msg: str) -> None:
+        if msg.startswith(("downloading ", "warning: ")):
+            log(msg)
+        else:
+            log.debug(msg)
+    return progress
+
+
 def run(args: argparse.Namespace) -> int:
     from vitnotes.pipeline import FillOptions, fill_note
     from vitnotes.watch.daemon import Logger, WatchOptions, serve
@@ -74,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     log = Logger(sys.stdout, verbose=args.verbose, timestamps=not os.environ.get("JOURNAL_STREAM"))
     _warn_if_inside_a_vault(root, log)
     cancel = threading.Event()  # a stop ends a fill's wait for another program writing its note
-    opts = FillOptions(force=args.force, device=args.device, progress=None, cancel=cancel)
+    opts = FillOptions(force=args.force, device=args.device, progress=_progress_to(log), cancel=cancel)
     code = serve(
         root,
         fill=lambda path: fill_note(path, opts),
