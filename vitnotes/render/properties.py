@@ -69,7 +69,7 @@ PROPERTIES: tuple[Property, ...] = (
     Property("vn_width", "number", "Width", lambda r: r.card.embed_dim),
     Property("vn_heads", "number", "Heads", lambda r: r.card.num_heads),
     Property("vn_checkpoint", "text", "Checkpoint", _checkpoint),
-    Property("vn_top1", "number", "ImageNet top-1 (%)", _top1),
+    Property("vn_top1", "number", "Published top-1 (%)", _top1),
 )
 KEYS: tuple[str, ...] = tuple(p.key for p in PROPERTIES)
 TYPES: dict[str, str] = {p.key: p.type for p in PROPERTIES}
