@@ -61,7 +61,7 @@ def code_facts(model: torch.nn.Module, x: torch.Tensor, rec: Recording,
             seen.add(type(t.module))
     if not targets:
         return facts
-    lines = _executed_lines(model, x, [fn for t in targets for fn in t.functions])
+    lines = _executed_lines(model, x, [fn for t in targets for fn in t.functions], tuple(seen))
     names = {id(m): n for n, m in model.named_modules()}
     for t in targets:
         for fn in t.functions:
@@ -150,8 +150,13 @@ def _self_attr(node: ast.AST) -> TypeGuard[ast.Attribute]:
 # ---------------------------------------------------------------- which lines ran
 
 
-def _executed_lines(model, x, functions: list[Callable]) -> dict[Any, dict[int, set[int]]]:
-    """code object -> id(self) -> line numbers executed there, from one no-grad forward."""
+def _executed_lines(model, x, functions: list[Callable], classes: tuple[type, ...]) -> dict[Any, dict[int, set[int]]]:
+    """code object -> id(self) -> line numbers executed there, from one no-grad forward.
+
+    Tracing is on only while a module of a snippet's class runs its own code: global module hooks
+    switch it off inside any other module (its Linear, its norms) and back on after, so the
+    interpreter's slow tracing mode covers little more than the snippets themselves.
+    """
     codes = {fn.__code__ for fn in functions}
     seen: dict[Any, dict[int, set[int]]] = {c: {} for c in codes}
     previous = sys.gettrace()
@@ -167,11 +172,25 @@ def _executed_lines(model, x, functions: list[Callable]) -> dict[Any, dict[int, 
             return on_line
         return previous(frame, event, arg) if previous is not None else None
 
-    sys.settrace(on_call)
+    stack: list[bool] = []
+
+    def enter(module, args):
+        stack.append(isinstance(module, classes))
+        sys.settrace(on_call if stack[-1] else previous)
+
+    def leave(module, args, output):
+        if stack:
+            stack.pop()
+        sys.settrace(on_call if stack and stack[-1] else previous)
+
+    hooks = [torch.nn.modules.module.register_module_forward_pre_hook(enter),
+             torch.nn.modules.module.register_module_forward_hook(leave)]
     try:
         with torch.no_grad():
             model(x)
     finally:
+        for h in hooks:
+            h.remove()
         sys.settrace(previous)
     return seen
 
