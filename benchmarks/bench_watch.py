@@ -64,7 +64,7 @@ class Daemon:
                     if t >= after and rx.search(line):
                         return t
                 if time.perf_counter() > deadline:
-                    raise SystemExit(f"no /{pattern}/ in the daemon's log:\n" + "\n".join(l for _, l in self.lines))
+                    raise SystemExit(f"no /{pattern}/ in the daemon's log:\n" + "\n".join(line for _, line in self.lines))
                 self.cond.wait(0.1)
 
 

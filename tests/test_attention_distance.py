@@ -1,4 +1,4 @@
-"""Mean attention distance and rollout math against analytic cases (DESIGN.md §5) and brute force."""
+"""Mean attention distance and rollout math against analytic cases (docs/DESIGN.md §5) and brute force."""
 
 import math
 

@@ -280,7 +280,8 @@ def test_answer_words_never_capture_a_region(vault):
     from vitnotes.newnote import render_template
 
     text = render_template("T", "vit_tiny_patch16_224", vault)  # the shipped template, no pretrained: (offline)
-    text = text.replace("- **核心贡献 (Key Idea)：**\n    - ", "- **核心贡献 (Key Idea)：**\n    - patch merging 逐级降采样，层级特征")
+    text = text.replace("- **核心贡献 (Key Idea)：**\n    - ",
+                        "- **核心贡献 (Key Idea)：**\n    - patch merging 逐级降采样，层级特征")
     note = vault / "t.md"
     note.write_text(text, encoding="utf-8")
     assert fill_note(note).status == "filled"

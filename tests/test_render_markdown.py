@@ -2,7 +2,7 @@
 
 The structural Reports come from the real analyzer (meta device, no weights), run once per module;
 figure data is attached by hand (the renderer only formats it). References are independent of
-the code under test: timm's published ViT-B/16 numbers (DESIGN.md §5), the paper's dimensions, and
+the code under test: timm's published ViT-B/16 numbers (docs/DESIGN.md §5), the paper's dimensions, and
 closed-form arithmetic.
 """
 
@@ -34,7 +34,7 @@ ALL_SECTIONS, STRUCTURE_SECTIONS = names(), structural_names()
 MD = MarkdownIt("commonmark").enable("table")
 SEPARATOR = re.compile(r"^(?:> ?)*\|(?: *:?-{3,}:? *\|)+ *$")
 
-# ViT-B/16 at 224 px (ViT paper Table 1; timm's published count, DESIGN.md §5).
+# ViT-B/16 at 224 px (ViT paper Table 1; timm's published count, docs/DESIGN.md §5).
 D, HEADS, P, IMG, LAYERS, MLP, CLASSES = 768, 12, 16, 224, 12, 3072, 1000
 GRID = IMG // P
 N = GRID * GRID
@@ -67,7 +67,7 @@ def _uniform_mad(grid: int, patch: int) -> float:
 
 
 def _with_figures(report: Report, weights: WeightsInfo) -> Report:
-    layers = [[10.0 + 8 * l + h for h in range(HEADS)] for l in range(LAYERS)]
+    layers = [[10.0 + 8 * layer + h for h in range(HEADS)] for layer in range(LAYERS)]
     return dataclasses.replace(
         report,
         weights=weights,
@@ -270,7 +270,7 @@ def test_figure_sections_state_weights_images_and_reference(vit_b):
         assert "random init (seed 0) — not a trained model" in text, section
     ad = out["attention_distance"]
     assert ad.count("![[ViT.attention_distance.png]]") == 1
-    assert f"{_uniform_mad(GRID, P):.1f} px" == "116.5 px" and "gives 116.5 px" in ad  # DESIGN §5: 116.4922
+    assert f"{_uniform_mad(GRID, P):.1f} px" == "116.5 px" and "gives 116.5 px" in ad  # docs/DESIGN.md §5: 116.4922
     assert "Reading: layer 1: 10–21 px" in ad and "3 images from attachments/samples" in ad
     assert "[!warning] Random weights" in ad
     assert "(Figure not rendered in this run.)" in out["pos_embed"]

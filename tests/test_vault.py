@@ -1,4 +1,4 @@
-"""Vault conventions of DESIGN.md §4."""
+"""Vault conventions of docs/DESIGN.md §4."""
 
 from __future__ import annotations
 

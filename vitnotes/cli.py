@@ -36,7 +36,7 @@ def _json_arg(text: str) -> dict:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--kwargs is not valid JSON ({exc.msg} at column {exc.colno})")
+        raise argparse.ArgumentTypeError(f"--kwargs is not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("--kwargs must be a JSON object, e.g. '{\"depth\": 6}'")
     return value
@@ -193,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kwargs", type=_json_arg, default={}, help="JSON object of timm model kwargs")
     p.add_argument("--sections", type=_sections_arg, default=None, help="comma-separated sections")
     p.add_argument("--weights", default=None, help="local checkpoint (.safetensors, .pth/.bin, .npz)")
-    p.add_argument("--pretrained", action="store_true", help="timm's trained checkpoint (MODEL or MODEL.TAG): from the HF cache, else downloaded once into it")
+    p.add_argument("--pretrained", action="store_true",
+                   help="timm's trained checkpoint (MODEL or MODEL.TAG): from the HF cache, else downloaded once into it")
     p.add_argument("--images", default=None, help="folder of images for the attention figures")
     p.add_argument("--num-images", type=int, default=16)
     p.add_argument("--device", default="cpu", help="cpu or cuda for the attention forward")

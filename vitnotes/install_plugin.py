@@ -61,7 +61,7 @@ def install(vault: Path, enable: bool = False) -> tuple[Path, bool]:
     vault = vault.expanduser()
     if not vault.is_dir():
         raise PluginInstallError(f"{vault} is not a folder", "give the path of your Obsidian vault")
-    config = Vault.config_dir_of(vault)  # the note engine's rule (DESIGN §4), one place
+    config = Vault.config_dir_of(vault)  # the note engine's rule (docs/DESIGN.md §4), one place
     if config is None:
         parent = next((p for p in vault.resolve().parents if Vault.config_dir_of(p)), None)
         hint = (
@@ -72,7 +72,7 @@ def install(vault: Path, enable: bool = False) -> tuple[Path, bool]:
         raise PluginInstallError(f"{vault} has no Obsidian config folder (.obsidian), so it is not a vault", hint)
     source = packaged_plugin_dir()
     target = config / "plugins" / PLUGIN_ID
-    # A plugins folder symlinked out of the vault is not followed for writing (DESIGN §7).
+    # A plugins folder symlinked out of the vault is not followed for writing (docs/DESIGN.md §7).
     if not target.resolve().is_relative_to(vault.resolve()):
         raise PluginInstallError(
             f"{target} leads outside the vault (to {target.resolve()})",

@@ -40,7 +40,7 @@ def render_template(title: str, model: str, vault_root: Path, pretrained: bool =
         return env.get_template(TEMPLATE).render(title=title, model=model, date=_dt.date.today().isoformat(),
                                                   pretrained=pretrained)
     except jinja2.TemplateError as exc:
-        raise NoteError(f"template {TEMPLATE} failed: {exc}", "fix .vitnotes/templates/paper-study.md")
+        raise NoteError(f"template {TEMPLATE} failed: {exc}", "fix .vitnotes/templates/paper-study.md") from None
 
 
 def check_model_name(model: str) -> None:

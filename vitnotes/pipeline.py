@@ -155,7 +155,7 @@ def _read(path: Path, setup: _Setup, opts: FillOptions, result: FillResult) -> t
         result.stale = True
         raise NoteError(f"{path}: the note changed since it was read (its sha256 is not {opts.expect_sha})",
                         "read it again and retry")
-    note.regions  # broken markers: refuse before any analysis
+    _ = note.regions  # broken markers: refuse before any analysis
     check_paper_note(note.text, note.frontmatter, setup.anchors, opts.model)  # a shopping list stays as it is
     spec = build_spec(note.frontmatter, vault_root=setup.vault.root, cli_model=opts.model, vault_config=setup.config)
     return note, spec

@@ -1,4 +1,4 @@
-"""NoteSpec: what a note asks for, validated, with every error naming the bad key (DESIGN.md §3).
+"""NoteSpec: what a note asks for, validated, with every error naming the bad key (docs/DESIGN.md §3).
 
 Sources, first wins per note: the note's `vitnotes:` frontmatter, then `--model`, then the vault
 default in `.vitnotes/config.yaml`, then the paper's ViT-B/16. Paths in a note (or the vault config)
@@ -213,6 +213,7 @@ def build_spec(
     defaults = vault_defaults(vault_config)
     merged = {**defaults, **note}
 
+    source: ModelSource
     if "model" in note:
         model, source = note["model"], "frontmatter"
     elif cli_model:

@@ -14,12 +14,14 @@ from typing import Any, Literal
 from vitnotes.errors import VitnotesError
 from vitnotes.render.properties import KEYS, SORT_KEY, Value, property_values
 
+RowSource = Literal["properties", "cached report", "none"]
+
 
 @dataclass
 class Row:
     note: str  # path from the vault root, without ".md"
     values: dict[str, Value] = field(default_factory=dict)
-    source: Literal["properties", "cached report", "none"] = "properties"
+    source: RowSource = "properties"
 
 
 def _owned(frontmatter: dict[str, Any]) -> dict[str, Value]:
@@ -27,7 +29,7 @@ def _owned(frontmatter: dict[str, Any]) -> dict[str, Value]:
             and not isinstance(frontmatter[k], bool)}
 
 
-def _from_cache(frontmatter: dict[str, Any], vault, config) -> tuple[dict[str, Value], str]:
+def _from_cache(frontmatter: dict[str, Any], vault, config) -> tuple[dict[str, Value], RowSource]:
     from vitnotes.cache import ReportCache, cache_key
     from vitnotes.spec import build_spec
 

@@ -1,4 +1,4 @@
-/** Whether a note opted in to vitnotes: a top-level `vitnotes:` key in its frontmatter (DESIGN §3). */
+/** Whether a note opted in to vitnotes: a top-level `vitnotes:` key in its frontmatter (docs/DESIGN.md §3). */
 import { getFrontMatterInfo, parseYaml } from "obsidian";
 
 /**

@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from vitnotes.analysis.report import Report
 from vitnotes.analysis.request import AnalysisRequest
@@ -48,8 +48,8 @@ def add_published_accuracy(report: Report, req: AnalysisRequest) -> None:
     name = checkpoint_name(req.model)
     size = report.card.img_size[0] if report.card.img_size else None
     row = results.lookup(name, size)
-    report.accuracy = PublishedAccuracy(checkpoint=name, found=row is not None, source=results.SOURCE,
-                                        **({"img_size": row.img_size, "top1": row.top1, "top5": row.top5} if row else {}))
+    found: dict[str, Any] = {"img_size": row.img_size, "top1": row.top1, "top5": row.top5} if row else {}
+    report.accuracy = PublishedAccuracy(checkpoint=name, found=row is not None, source=results.SOURCE, **found)
 
 
 def _analyze_with_worker(req: AnalysisRequest, progress: Progress, on_idle) -> Report:

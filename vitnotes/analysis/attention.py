@@ -1,6 +1,6 @@
 """Attention maps from a real forward, reduced inside hooks to the numbers the ViT paper plots.
 
-Mean attention distance (DESIGN.md §5, ViT appendix D.7) and attention rollout (Abnar & Zuidema,
+Mean attention distance (docs/DESIGN.md §5, ViT appendix D.7) and attention rollout (Abnar & Zuidema,
 2020) are hand-written: timm exposes the softmax map (``attn.attn_drop``'s input) but no reducer,
 and a full map per image is tens of MB for ViT-L, so nothing larger than [layer][head] numbers (and
 an N×N running product for the ≤4 rollout images) outlives a hook call.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
@@ -68,7 +68,7 @@ def mean_attention_distance(
 ) -> torch.Tensor:
     """(1/Np) Σ_i Σ_j A_ij·d_ij over patch rows/cols of ``attn`` [..., N, N] -> [...] in px.
 
-    Prefix rows and columns are dropped WITHOUT renormalising (DESIGN.md §5): attention a patch pays
+    Prefix rows and columns are dropped WITHOUT renormalising (docs/DESIGN.md §5): attention a patch pays
     to [CLS] simply contributes no distance.
     """
     p = num_prefix_tokens
@@ -103,7 +103,7 @@ def rollout_mask(joint: torch.Tensor, geo: Geometry) -> torch.Tensor:
     return row.reshape(*row.shape[:-1], *geo.grid)
 
 
-def attention_modules(model: torch.nn.Module) -> list[torch.nn.Module]:
+def attention_modules(model: Any) -> list[Any]:
     """Per block, the module whose ``attn_drop`` sees the softmax map (``blk.attn`` or the block)."""
     mods = []
     for i, blk in enumerate(model.blocks):

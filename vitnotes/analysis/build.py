@@ -68,7 +68,7 @@ def _takes_img_size(model_cls: type) -> bool:
         if "__init__" not in vars(cls):
             continue
         try:
-            params = inspect.signature(cls.__init__).parameters
+            params = inspect.signature(vars(cls)["__init__"]).parameters
         except (TypeError, ValueError):
             return False
         if "img_size" in params:

@@ -245,11 +245,12 @@ def _reason(exc: BaseException) -> str:
 def human_bytes(n: int) -> str:
     if n <= 0:
         return "size unknown"
+    value = float(n)
     for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
 
 
 def progress_bar_class(progress: Callable[[str], None]):

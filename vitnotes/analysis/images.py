@@ -106,7 +106,10 @@ def load_images(
     mean = torch.tensor(cfg["mean"]).view(-1, 1, 1)
     std = torch.tensor(cfg["std"]).view(-1, 1, 1)
 
-    tensors, display, names, skipped = [], [], [], []
+    tensors: list[torch.Tensor] = []
+    display: list = []
+    names: list[str] = []
+    skipped: list[str] = []
     for path in candidates:
         if len(tensors) >= num_images:
             break

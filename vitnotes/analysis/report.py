@@ -15,7 +15,10 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Union
 
-SCHEMA = 4  # 4: ShapeRow.residual / in_block (facts the diagram and the shape table read); 2: stems that patchify (Mixer, ConvNeXt, hybrids), position info from the modules, window steps; 3: checkpoint provenance, published accuracy, weights_error
+# 2: stems that patchify (Mixer, ConvNeXt, hybrids), position info from the modules, window steps;
+# 3: checkpoint provenance, published accuracy, weights_error;
+# 4: ShapeRow.residual / in_block (facts the diagram and the shape table read).
+SCHEMA = 4
 
 MacsBackend = Literal["dispatch", "fvcore"]
 WeightsKind = Literal["random", "file", "hf-cache"]
@@ -66,7 +69,7 @@ class ParamRow:
 
 @dataclass
 class HeadMatrices:
-    """Multi-head attention's learnable matrices, per head (DESIGN.md §5)."""
+    """Multi-head attention's learnable matrices, per head (docs/DESIGN.md §5)."""
 
     embed_dim: int  # D = d_model
     num_heads: int  # h
@@ -356,9 +359,10 @@ def _build(tp: Any, value: Any) -> Any:
     if origin in (Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         return _build(args[0], value) if len(args) == 1 else value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = _fields_of(tp)
-        return tp(**{k: _build(hints[k], v) for k, v in value.items() if k in hints})
+        cls: Any = tp
+        return cls(**{k: _build(hints[k], v) for k, v in value.items() if k in hints})
     if origin is list:
         (arg,) = typing.get_args(tp) or (Any,)
         return [_build(arg, v) for v in value]

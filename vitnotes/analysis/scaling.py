@@ -19,7 +19,7 @@ def _resized(model, req: AnalysisRequest, size: int):
     from timm.models.vision_transformer import VisionTransformer
 
     if isinstance(model, VisionTransformer):
-        model.set_input_size(img_size=size)
+        model.set_input_size(img_size=(size, size))
         return model
     # The scaling size replaces an img_size given in model_kwargs (e.g. a non-square [224, 160]);
     # kept, it would win over `size` and every row would repeat the native size.

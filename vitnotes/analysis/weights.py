@@ -1,6 +1,7 @@
 """The real model with its weights: a local file, timm's checkpoint through the Hugging Face cache, or seeded random.
 
-A download happens only for `pretrained:` (``analysis.hub``: once, into the HF cache). Files go through timm's own loaders — ``load_state_dict``
+A download happens only for `pretrained:` (``analysis.hub``: once, into the HF cache). Files go through
+timm's own loaders — ``load_state_dict``
 (safetensors, or ``torch.load(weights_only=True)``), the model module's ``checkpoint_filter_fn``
 (key conversion, position-embedding resampling) and ``model.load_pretrained`` for Google's ``.npz`` —
 and every failure becomes a WeightsError that names the file and what does not fit.
@@ -13,7 +14,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import torch
 
@@ -26,8 +27,11 @@ NPZ_EXTS = (".npz",)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()  # hashlib.file_digest is Python 3.11+; vitnotes supports 3.10
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def random_label(seed: int) -> str:
@@ -81,7 +85,7 @@ def _load_state_dict_file(model: torch.nn.Module, path: Path) -> None:
     from timm.models import load_state_dict
 
     try:
-        # safetensors, or torch.load(weights_only=True): never unpickles arbitrary objects (DESIGN.md §7)
+        # safetensors, or torch.load(weights_only=True): never unpickles arbitrary objects (docs/DESIGN.md §7)
         state = load_state_dict(str(path), use_ema=True, device="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 — every reader error means the same thing to the user
         msg = first_line(exc)
@@ -164,7 +168,7 @@ def _load_npz(model: torch.nn.Module, path: Path) -> None:
         raise WeightsError(f"{path.name} does not fit {_arch(model)}: the checkpoint has {facts}",
                            hint="set model_kwargs to match the checkpoint, or pick the matching model")
     try:
-        model.load_pretrained(str(path))
+        cast(Any, model).load_pretrained(str(path))  # timm's VisionTransformer method
     except KeyError as exc:
         raise WeightsError(
             f"{path.name} lacks {exc.args[0]!r}, which {_arch(model)} needs: not a checkpoint of this model",
@@ -200,8 +204,9 @@ def _npz_facts(model: torch.nn.Module, path: Path) -> str:
     model_dim = getattr(model, "embed_dim", dim)
     if model_dim != dim:
         facts.append(f"embed_dim {dim} (model {model_dim})")
-    if hasattr(model, "blocks") and depth and depth != len(model.blocks):
-        facts.append(f"depth {depth} (model {len(model.blocks)})")
+    blocks: Any = getattr(model, "blocks", None)
+    if blocks is not None and depth and depth != len(blocks):
+        facts.append(f"depth {depth} (model {len(blocks)})")
     return ", ".join(facts)
 
 

@@ -9,7 +9,7 @@ reverse, reverse shift) are the block's own code (``_attn``), named as in the Sw
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
 
 from vitnotes.analysis.recorder import Recording
 from vitnotes.analysis.report import ShapeRow
@@ -19,7 +19,7 @@ _BLOCK = re.compile(r"^(?:layers|stages)\.0\.blocks\.(\d+)$")
 
 
 
-def window_blocks(model) -> list[tuple[str, object]]:
+def window_blocks(model) -> list[tuple[str, Any]]:
     """The first stage's blocks that attend within windows, in order (Swin: W-MSA, SW-MSA, …)."""
     out = []
     for name, m in model.named_modules():

@@ -18,8 +18,10 @@ import sys
 import threading
 from dataclasses import asdict, is_dataclass
 from types import SimpleNamespace
+from typing import Any, cast
 
 from vitnotes import errors
+from vitnotes.analysis.report import Report
 from vitnotes.analysis.request import AnalysisRequest
 
 
@@ -50,7 +52,7 @@ def figure_fields(req: AnalysisRequest, progress=None) -> dict:
     holder = SimpleNamespace(**{name: None for name in figure_fields()})
     holder.unavailable = {}
     holder.weights_error = ""
-    add_figure_data(holder, req, progress=progress)
+    add_figure_data(cast(Report, holder), req, progress=progress)  # duck-typed: only these fields are set
     return vars(holder)
 
 
@@ -89,7 +91,7 @@ def main() -> int:
         sys.stderr.flush()
 
     try:
-        out = {"figures": figure_fields(req, progress)}
+        out: dict[str, Any] = {"figures": figure_fields(req, progress)}
     except errors.VitnotesError as exc:
         out = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint,
                "request_field": exc.request_field}

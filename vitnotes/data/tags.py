@@ -76,7 +76,9 @@ class TagFacts:
 def read_tag(tag: str) -> TagFacts:
     """Datasets (pre-training, then fine-tuning) and recipe words named by a timm tag."""
     tokens = [t for t in tag.lower().split("_") if t]
-    pre, ft, recipe = [], [], []
+    pre: list[str] = []
+    ft: list[str] = []
+    recipe: list[str] = []
     seen_ft = False
     i = 0
     while i < len(tokens):

@@ -1,4 +1,5 @@
-"""Is another program still writing this note? The checks around vitnotes' swap (README: "What vitnotes reads").
+"""Is another program still writing this note? The checks around vitnotes' swap (docs/DESIGN.md, "Write protocol";
+README: "What vitnotes reads").
 
 vitnotes replaces a note by renaming a finished temp file over it. A program that still holds the
 old file open for writing (``tool > note.md`` with pauses, an in-place save, a slow copy) would
@@ -110,7 +111,8 @@ class Guard:
         return "granted"
 
     def read(self) -> bytes:
-        chunks, offset = [], 0
+        chunks: list[bytes] = []
+        offset = 0
         while True:
             chunk = os.pread(self.fd, 1 << 20, offset)
             if not chunk:

@@ -2,7 +2,7 @@
 
 A note qualifies with any one of: a `vitnotes:` frontmatter key, a model given on the command line
 (`fill --model X`), regions from an earlier fill, or one of the paper template's question lines
-(the literal anchors of templates/anchors.yaml and the vault's own, matched as `fill` places
+(the literal anchors the section modules declare and the vault's own, matched as `fill` places
 regions: outside code, frontmatter and regions). Anything else — a shopping list, a meeting note —
 is refused before any analysis, so not one byte or figure of the vault changes.
 """

@@ -1,4 +1,4 @@
-"""Obsidian vault conventions (DESIGN.md §4): root, config folder, attachments, links, what to skip."""
+"""Obsidian vault conventions (docs/DESIGN.md §4): root, config folder, attachments, links, what to skip."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ class Vault:
     @cached_property
     def _stems(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for dirpath, dirnames, filenames in os.walk(self.root):
+        for _dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for f in filenames:
                 if f.endswith(".md"):

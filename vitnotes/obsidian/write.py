@@ -1,4 +1,5 @@
-"""Atomic, minimal writes: nothing is lost if the process dies at any instant (README: "What vitnotes reads").
+"""Atomic, minimal writes: nothing is lost if the process dies at any instant (docs/DESIGN.md, "Write protocol";
+README: "What vitnotes reads").
 
 Write a hidden temp file in the same folder, fsync, ``os.replace`` (atomic on POSIX and Windows).
 Identical bytes are never written: sync tools and the watch daemon depend on that. A note is

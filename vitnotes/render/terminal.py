@@ -30,7 +30,7 @@ def _section(title: str, body: str) -> str:
 
 def _card(report: Report) -> str:
     c = report.card
-    card = [("model", c.model), ("family", c.family),
+    card: list[tuple[str, object]] = [("model", c.model), ("family", c.family),
             ("input", f"{c.in_chans}×{c.img_size[0]}×{c.img_size[1]}" if c.img_size else None)]
     if c.patch_size:
         card += [("patch size", f"{c.patch_size}×{c.patch_size} px"),

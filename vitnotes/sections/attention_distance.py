@@ -24,5 +24,6 @@ def extra(report: Report, data: Any) -> dict[str, Any]:
 SECTION = Section(
     name="attention_distance", order=120, needs=("forward",),
     view=figure_view("attention_distance", extra, no_global_attention),
-    anchors=("**特征提取:**", "特征提取", "Inductive Bias (", "Inductive Bias"), draw=drawn_by("_distance"), report_field="attention_distance",
+    anchors=("**特征提取:**", "特征提取", "Inductive Bias (", "Inductive Bias"),
+    draw=drawn_by("_distance"), report_field="attention_distance",
 )

@@ -17,7 +17,7 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     def rows(items):
         return [(r.name, si(r.macs, 2), si(2 * r.macs, 2), fmt_pct(r.macs / total)) for r in items]
 
-    scaling = []
+    scaling: list[tuple[str, ...]] = []
     base = report.scaling[0] if report.scaling else None
     quadratic = any(pt.attention_matmul_macs for pt in report.scaling)  # no attention: no N² columns
     for pt in report.scaling:

@@ -21,7 +21,7 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--settle takes seconds, e.g. 3 or 1.5 (got {text!r})")
+        raise argparse.ArgumentTypeError(f"--settle takes seconds, e.g. 3 or 1.5 (got {text!r})") from None
     if not 0 <= value <= 3600:
         raise argparse.ArgumentTypeError("--settle must be between 0 and 3600 seconds")
     return value

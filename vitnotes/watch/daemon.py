@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, TextIO
+from typing import Any, Callable, Optional, TextIO
 
 from vitnotes.obsidian.guard import install_sigio_ignore
 from vitnotes.paths import vault_paths
@@ -74,8 +74,8 @@ class _Daemon:
         self.processor = NoteProcessor(self.rules, self.index, fill, log, log.debug)
         self.worker = Worker(self.processor, QuietQueue(opts.quiet), log=log,
                              warm=None if opts.once else warm, once=opts.once, on_ready=self._ready)
-        self.observer = None
-        self.handler = None
+        self.observer: Any = None
+        self.handler: Any = None
         self.how = "once"
 
     def run(self) -> int:

@@ -13,7 +13,7 @@ import errno
 import os
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from watchdog.events import (
     FileClosedEvent,
@@ -105,8 +105,8 @@ def native_observer():
 
 
 def start_observer(root: Path, handler: FileSystemEventHandler, *, poll: bool, poll_interval: float, log: Log,
-                   native: Callable[[], object] = native_observer,
-                   polling: Callable[[float], object] = polling_observer):
+                   native: Callable[[], Any] = native_observer,
+                   polling: Callable[[float], Any] = polling_observer):
     """The OS's notification observer; polling when asked (`--poll`) or when the inotify limits are hit."""
     if not poll:
         observer = native()

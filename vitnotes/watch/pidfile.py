@@ -96,7 +96,7 @@ class PidFile:
             self._acquire()
         except OSError as exc:
             raise VitnotesError(f"cannot write {self.path}: {exc.strerror or exc}",
-                                "the daemon keeps its state in the vault's .vitnotes folder; check its permissions")
+                                "the daemon keeps its state in the vault's .vitnotes folder; check its permissions") from None
 
     def _acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +121,7 @@ class PidFile:
                         raise DaemonRunning(
                             f"a vitnotes watch daemon (pid {pid}) is already running for {self.vault}",
                             f"use that one, or stop it first (kill {pid})",
-                        )
+                        ) from None
                     try:
                         os.unlink(self.path)  # stale: its process is gone
                     except FileNotFoundError:

@@ -1,7 +1,7 @@
 """Which files the daemon looks at, and which notes opted in — decided from paths and raw bytes only.
 
 Cheap on purpose: every file event in the vault passes through `VaultRules.skip_reason` (the vault
-rules of DESIGN.md §4 live in `obsidian.vault.Vault.is_skipped`; this adds "only .md files"), and
+rules of docs/DESIGN.md §4 live in `obsidian.vault.Vault.is_skipped`; this adds "only .md files"), and
 every changed note through `opted_in`, which looks at no more than the frontmatter block. It works
 on the exact bytes the daemon hashed; a block that mentions `vitnotes` at all is parsed by the
 (bounded) YAML parser, which decides; a block YAML refuses counts as opted in when a line starts with
@@ -35,7 +35,7 @@ def frontmatter_block(data: bytes) -> Optional[bytes]:
 def opted_in(data: bytes) -> bool:
     """A note opts in to the daemon with a top-level `vitnotes:` frontmatter key, and only with it.
 
-    Generated regions alone do not count (DESIGN.md §3: notes without the key are never touched by
+    Generated regions alone do not count (docs/DESIGN.md §3: notes without the key are never touched by
     `watch`): the key is where the model and sections live, so a note without it would be refilled
     with the vault default model and every section — a note filled once with `fill --model X` would
     silently switch to another model, and removing the key to stop vitnotes would instead add every
@@ -86,7 +86,7 @@ class VaultRules:
             return "outside the vault"
         if not rel.lower().endswith(".md"):
             return "not a note"
-        if self.vault.is_skipped(path):
+        if self.vault.is_skipped(Path(path)):
             return "hidden, templates folder or sync-conflict copy"
         return None
 

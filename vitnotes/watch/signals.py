@@ -11,7 +11,7 @@ import select
 import signal
 import socket
 import threading
-from typing import Optional
+from typing import Any, Optional
 
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
@@ -20,7 +20,7 @@ class StopSignals:
     def __init__(self) -> None:
         self.count = 0
         self.last: Optional[int] = None
-        self._old: dict[int, object] = {}
+        self._old: dict[int, Any] = {}
         self._old_fd: Optional[int] = None
 
     def __enter__(self) -> "StopSignals":
