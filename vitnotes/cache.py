@@ -90,7 +90,8 @@ class ReportCache:
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
-            return self._drop(key)
+            self._drop(key)
+            return None
         try:
             entry = json.loads(text)
             drawn = [str(s) for s in entry["drawn"]]
@@ -102,9 +103,11 @@ class ReportCache:
             intact = all(sums.get(s) == _sha(data) and data.startswith(PNG_SIGNATURE) for s, data in figures.items())
             intact = intact and isinstance(report, Report) and report.schema == SCHEMA
         except Exception:  # noqa: BLE001 — whatever the bytes are, a bad entry is a miss, never a crash
-            return self._drop(key)
+            self._drop(key)
+            return None
         if not intact:
-            return self._drop(key)
+            self._drop(key)
+            return None
         return report, figures
 
     def _drop(self, key: str) -> None:
@@ -113,7 +116,6 @@ class ReportCache:
                 path.unlink()
             except OSError:
                 pass
-        return None
 
     def put(self, key: str, report: Report, figures: dict[str, bytes]) -> None:
         from vitnotes.obsidian.write import write_bytes_atomic  # temp file + os.replace: never half a file
