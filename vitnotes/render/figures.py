@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import Iterable
+from typing import Iterable, Literal
 
 import numpy as np
 
@@ -75,7 +75,7 @@ def _rc() -> dict:
     }
 
 
-def _figure(w: float, h: float, layout: str | None = "constrained"):
+def _figure(w: float, h: float, layout: Literal["constrained", "tight"] | None = "constrained"):
     """A figure at most COLUMN_PX wide; constrained layout keeps the title, outside legends and
     colour bars inside it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
