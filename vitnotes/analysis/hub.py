@@ -196,7 +196,7 @@ def _download(ck: Checkpoint, filename: str, progress: Progress) -> Path:
 
     try:
         return Path(hf_hub_download(ck.repo, filename, revision=ck.revision,
-                                    tqdm_class=progress_bar_class(progress) if progress else None))
+                                    tqdm_class=progress_bar_class(progress, filename) if progress else None))
     except Exception as exc:  # noqa: BLE001 — network, HTTP, disk: one line each
         raise network_error(ck, filename, exc) from None
 
@@ -253,7 +253,7 @@ def human_bytes(n: int) -> str:
     return f"{value:.1f} GB"
 
 
-def progress_bar_class(progress: Callable[[str], None]):
+def progress_bar_class(progress: Callable[[str], None], name: str = ""):
     """huggingface_hub's tqdm, drawn into ``progress`` lines instead of a terminal: at most one line a
     second plus the last one, so the CLI's status line animates and the daemon log stays short."""
     from huggingface_hub.utils import tqdm as hf_tqdm
@@ -261,13 +261,15 @@ def progress_bar_class(progress: Callable[[str], None]):
     class LineBar(hf_tqdm):
         def __init__(self, *args, **kwargs):
             kwargs.setdefault("mininterval", 1.0)
+            if name:  # huggingface_hub labels the bar with the URL's last 40 characters
+                kwargs["desc"] = name
             kwargs["file"] = io.StringIO()  # nothing is written there: display() below draws the line
             if kwargs.get("disable") is None:  # huggingface_hub's "only on a TTY": these lines are the TTY's
                 kwargs["disable"] = False  # HF_HUB_DISABLE_PROGRESS_BARS still turns them off (hf_tqdm)
             super().__init__(*args, **kwargs)
 
         def display(self, msg=None, pos=None):  # tqdm calls this on every refresh
-            progress(self.format_meter(**{**self.format_dict, "ncols": 72}))
+            progress(self.format_meter(**{**self.format_dict, "ncols": 72, "ascii": False}))
             return True
 
     return LineBar
