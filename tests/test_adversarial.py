@@ -684,3 +684,15 @@ def test_a_null_cache_entry_heals_within_a_fill(vault):
     result = fill_note(note)
     assert result.status == "unchanged", result.line()
     assert ReportCache(folder, vault).get(key) is not None  # recomputed and stored again
+
+
+def test_a_section_whose_anchor_markdown_renders_as_code_goes_to_the_end():
+    """Hypothesis' counterexample: a 4-space ``` does not close a fence in CommonMark, so the anchor
+    below it is code; the region placed there would not be a region on the next fill (and would be
+    added again and again). It goes under `## vitnotes` instead, and the merge is idempotent."""
+    text = "```\n    ```\n- [ ] **Patch Size 是多少？**\n    0"
+    anchors = {"patch": ["Patch Size"], "shapes": ["Tensor Shapes"]}
+    result = merge(text, {"patch": "16 px", "shapes": ""}, anchors)
+    assert sorted(r.name for r in find_regions(result.text)) == ["patch", "shapes"]
+    assert result.text.startswith(text)  # the user's text untouched, the regions after it
+    assert merge(result.text, {"patch": "16 px", "shapes": ""}, anchors).text == result.text

@@ -374,4 +374,23 @@ def merge(
     order = list(sections)
     for seq in (result.updated, result.inserted):
         seq.sort(key=order.index)
+    lost = _unrecognised(result.text, result.inserted)
+    if lost:
+        if anchors is not None and all(not anchors.get(n) for n in lost):
+            raise NoteError(f"the sections {', '.join(lost)} cannot be placed where Markdown shows their markers "
+                            "as comments", "close the code block at the end of the note, then fill again")
+        # An anchor inside what CommonMark renders as code (an indented block, a fence the scanner
+        # took for closed): put those sections under the `## vitnotes` heading at the end instead.
+        return merge(text, sections, {**(anchors or {}), **{n: [] for n in lost}}, force=force)
     return result
+
+
+def _unrecognised(text: str, inserted: Sequence[str]) -> list[str]:
+    """Inserted sections whose region a fresh scan does not find (CommonMark put it in code)."""
+    if not inserted:
+        return []
+    try:
+        found = {r.name for r in scan(text).regions}
+    except NoteError:
+        found = set()
+    return [n for n in inserted if n not in found]
