@@ -191,14 +191,19 @@ def run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "vitnotes", *args], capture_output=True, text=True, cwd=cwd)
 
 
+def refill_reporting_torch(note: Path) -> subprocess.CompletedProcess:
+    """`vitnotes fill NOTE` in a fresh interpreter after a text edit; its last line says whether torch was imported."""
+    note.write_text(note.read_text(encoding="utf-8") + "\nmore words\n", encoding="utf-8")
+    code = ("import sys; from vitnotes.cli import main; rc = main(['fill', sys.argv[1]]);"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH'); raise SystemExit(rc)")
+    return subprocess.run([sys.executable, "-c", code, str(note)], capture_output=True, text=True)
+
+
 def test_cached_refill_never_imports_torch(vault):
     note = vault / "n.md"
     note.write_text("---\nvitnotes: vit_tiny_patch16_224\n---\n# T\n", encoding="utf-8")
     assert run_cli("fill", str(note)).returncode == 0
-    note.write_text(note.read_text(encoding="utf-8") + "\nmore words\n", encoding="utf-8")
-    code = ("import sys; from vitnotes.cli import main; rc = main(['fill', sys.argv[1]]);"
-            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH'); raise SystemExit(rc)")
-    proc = subprocess.run([sys.executable, "-c", code, str(note)], capture_output=True, text=True)
+    proc = refill_reporting_torch(note)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "NO-TORCH"
     assert proc.stdout.startswith("unchanged n.md")

@@ -4,12 +4,11 @@ and a cached re-fill of every model family's default note never imports torch.""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from test_fill import refill_reporting_torch, run_cli
 
 from vitnotes.pipeline import FillOptions, fill_note
 
@@ -96,12 +95,9 @@ def test_cached_refill_of_a_default_note_never_imports_torch(tmp_path, model):
     Image.new("RGB", (64, 48), (200, 30, 90)).save(vault / "imgs" / "one.png")
     note = vault / "Papers" / "n.md"
     note.write_text(f"---\nvitnotes: {{model: {model}, images: imgs, num_images: 1}}\n---\n# T\n", encoding="utf-8")
-    first = subprocess.run([sys.executable, "-m", "vitnotes", "fill", str(note)], capture_output=True, text=True)
+    first = run_cli("fill", str(note))
     assert first.returncode == 0, first.stdout + first.stderr
-    note.write_text(note.read_text(encoding="utf-8") + "\nmore words\n", encoding="utf-8")
-    code = ("import sys; from vitnotes.cli import main; rc = main(['fill', sys.argv[1]]);"
-            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH'); raise SystemExit(rc)")
-    again = subprocess.run([sys.executable, "-c", code, str(note)], capture_output=True, text=True)
+    again = refill_reporting_torch(note)
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[-1] == "NO-TORCH"
     assert again.stdout.startswith("unchanged Papers/n.md")

@@ -186,7 +186,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"vitnotes {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_profile(sub)
+    _add_fill(sub)
+    _add_small_commands(sub)
 
+    from vitnotes import install_plugin, watch
+
+    watch.configure_parser(sub.add_parser("watch", help="daemon: refill opted-in notes when saved"))
+    install_plugin.configure_parser(
+        sub.add_parser("install-plugin", help="copy the Obsidian plugin into a vault")
+    )
+    return parser
+
+
+def _add_profile(sub) -> None:
     p = sub.add_parser("profile", help="print a model's shapes, params and MACs (no note)")
     p.add_argument("model", help="a timm model name, e.g. vit_base_patch16_224")
     p.add_argument("--img-size", type=int, default=None, help="input resolution (ViTs, Swin, …)")
@@ -204,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_profile)
 
+
+def _add_fill(sub) -> None:
     p = sub.add_parser("fill", help="fill paper notes in place")
     p.add_argument("notes", nargs="*", help="note files (.md)")
     p.add_argument("--vault", default=None, metavar="DIR",
@@ -223,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_fill)
 
+
+def _add_small_commands(sub) -> None:
     p = sub.add_parser("new", help="create a paper note from the template")
     p.add_argument("title", help="note title (becomes the file name)")
     p.add_argument("--model", default=None, help="timm model for the note's frontmatter")
@@ -245,14 +262,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a word found anywhere in the name (mixer), or a wildcard pattern ('vit_*')")
     p.add_argument("--pretrained", action="store_true", help="only names with published weights")
     p.set_defaults(func=cmd_models)
-
-    from vitnotes import install_plugin, watch
-
-    watch.configure_parser(sub.add_parser("watch", help="daemon: refill opted-in notes when saved"))
-    install_plugin.configure_parser(
-        sub.add_parser("install-plugin", help="copy the Obsidian plugin into a vault")
-    )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -175,6 +175,9 @@ class _TextMarkers:
         return i not in self.comments
 
 
+_Open = tuple[str, "str | None", int, str]  # an open region: name, sha, begin line, indent
+
+
 def scan(text_or_lines: str | list[Line]) -> Scan:
     """Find regions, fenced code and frontmatter. Markers inside code fences are ordinary text."""
     lines = split_lines(text_or_lines) if isinstance(text_or_lines, str) else text_or_lines
@@ -184,7 +187,7 @@ def scan(text_or_lines: str | list[Line]) -> Scan:
     regions: list[Region] = []
     seen: dict[str, int] = {}
     fence: tuple[str, int] | None = None
-    current: tuple[str, str | None, int, str] | None = None  # name, sha, begin, indent
+    current: _Open | None = None
     shown_as_text = _TextMarkers(lines, fm)
     for i in range(fm + 1, n):
         content = lines[i].content
@@ -196,49 +199,18 @@ def scan(text_or_lines: str | list[Line]) -> Scan:
             continue
         if current is not None:
             in_region[i] = True
-            m = _END.match(content)
-            if m:
-                name, sha, begin, indent = current
-                if m.group(2) != name:
-                    raise NoteError(
-                        f"line {i + 1}: 'vitnotes:end {m.group(2)}' closes the region "
-                        f"'{name}' opened at line {begin + 1}",
-                        "fix or delete the mismatched marker, then fill again",
-                    )
-                body = "\n".join(ln.content for ln in lines[begin + 1 : i])
-                regions.append(Region(name, sha, begin, i, indent, body))
+            closed = _closing(i, content, current, lines)
+            if closed is not None:
+                regions.append(closed)
                 current = None
-            elif _BEGIN.match(content):
-                raise NoteError(
-                    f"line {i + 1}: a vitnotes region begins inside the region '{current[0]}' "
-                    f"opened at line {current[2] + 1} (regions cannot nest)",
-                    "delete the stray marker, then fill again",
-                )
-            elif _MARKERISH.match(content):
-                raise _malformed(i, content)
             continue
         if _MARKERISH.match(content) and shown_as_text(i):
             code[i] = True  # the user's example in an indented code block or a code span: plain text
             continue
-        m = _BEGIN.match(content)
-        if m:
-            name = m.group(2)
-            if name in seen:
-                raise NoteError(
-                    f"lines {seen[name] + 1} and {i + 1}: the region '{name}' appears twice",
-                    "delete one copy (markers and body), then fill again",
-                )
-            seen[name] = i
-            current = (name, m.group(3) or None, i, m.group(1))
+        current = _opening(i, content, seen)
+        if current is not None:
             in_region[i] = True
             continue
-        if _END.match(content):
-            raise NoteError(
-                f"line {i + 1}: 'vitnotes:end' without a matching begin marker",
-                "delete the stray marker, then fill again",
-            )
-        if _MARKERISH.match(content):
-            raise _malformed(i, content)
         opened = _fence_open(content)
         if opened:
             fence = opened
@@ -251,6 +223,54 @@ def scan(text_or_lines: str | list[Line]) -> Scan:
             "restore the end marker or delete the begin marker, then fill again",
         )
     return Scan(lines, regions, code, open_after, in_region, fm)
+
+
+def _closing(i: int, content: str, current: _Open, lines: Sequence[Line]) -> Region | None:
+    """Line ``i`` inside the open region ``current``: the Region its end marker closes, or None.
+    NoteError for any other marker there (a mismatched end, a nested begin, a malformed one)."""
+    m = _END.match(content)
+    if m:
+        name, sha, begin, indent = current
+        if m.group(2) != name:
+            raise NoteError(
+                f"line {i + 1}: 'vitnotes:end {m.group(2)}' closes the region "
+                f"'{name}' opened at line {begin + 1}",
+                "fix or delete the mismatched marker, then fill again",
+            )
+        body = "\n".join(ln.content for ln in lines[begin + 1 : i])
+        return Region(name, sha, begin, i, indent, body)
+    if _BEGIN.match(content):
+        raise NoteError(
+            f"line {i + 1}: a vitnotes region begins inside the region '{current[0]}' "
+            f"opened at line {current[2] + 1} (regions cannot nest)",
+            "delete the stray marker, then fill again",
+        )
+    if _MARKERISH.match(content):
+        raise _malformed(i, content)
+    return None
+
+
+def _opening(i: int, content: str, seen: dict[str, int]) -> _Open | None:
+    """Line ``i`` outside regions and code: the region its begin marker opens, or None.
+    NoteError for a region seen before, an end without a begin, or a malformed marker."""
+    m = _BEGIN.match(content)
+    if m:
+        name = m.group(2)
+        if name in seen:
+            raise NoteError(
+                f"lines {seen[name] + 1} and {i + 1}: the region '{name}' appears twice",
+                "delete one copy (markers and body), then fill again",
+            )
+        seen[name] = i
+        return (name, m.group(3) or None, i, m.group(1))
+    if _END.match(content):
+        raise NoteError(
+            f"line {i + 1}: 'vitnotes:end' without a matching begin marker",
+            "delete the stray marker, then fill again",
+        )
+    if _MARKERISH.match(content):
+        raise _malformed(i, content)
+    return None
 
 
 def find_regions(text: str) -> list[Region]:
@@ -304,6 +324,49 @@ def region_lines(name: str, body: str, indent: str) -> list[str]:
     return out
 
 
+_Op = tuple[int, int, int, list[str]]  # (position, kind, end, new lines); kind 1 replace, 0 insert
+
+
+def _replacements(sections: Mapping[str, str], by_name: dict[str, Region], lines: list[Line],
+                  result: MergeResult, force: bool) -> list[_Op]:
+    """The regions already in the note: replaced, unchanged or (edited by the user) kept."""
+    ops: list[_Op] = []
+    for name, body in sections.items():
+        region = by_name.get(name)
+        if region is None:
+            continue
+        new = region_lines(name, body, region.indent)
+        old = [ln.content for ln in lines[region.begin : region.end + 1]]
+        if new == old:
+            result.unchanged.append(name)
+            continue
+        current = body_hash(region.body)
+        if region.edited and not force and current != body_hash(body):
+            result.kept_edited.append(name)
+            continue
+        ops.append((region.begin, 1, region.end, new))
+        result.updated.append(name)
+    return ops
+
+
+def _apply(lines: list[Line], ops: list[_Op], nl: str) -> None:
+    """Splice the operations in, last first, so earlier positions stay valid."""
+    for pos, kind, end, rows in sorted(ops, key=lambda op: (op[0], op[1]), reverse=True):
+        if kind == 1:
+            last_eol = lines[end].eol
+            new_lines = [Line(row, nl) for row in rows]
+            new_lines[-1].eol = last_eol
+            lines[pos : end + 1] = new_lines
+        else:
+            new_lines = [Line(row, nl) for row in rows]
+            if pos == len(lines) and lines and lines[-1].eol == "":
+                # keep "no final newline": the new last line gets none. A last line ending in a lone
+                # "\r" gets "\r\n", not "\n": "\r"+"\n" would turn the user's "\r" into a line ending.
+                lines[-1].eol = "\r\n" if lines[-1].content.endswith("\r") else nl
+                new_lines[-1].eol = ""
+            lines[pos:pos] = new_lines
+
+
 def merge(
     text: str,
     sections: Mapping[str, str],
@@ -329,44 +392,14 @@ def merge(
     lines = sc.lines
     result = MergeResult(text, False)
     by_name = {r.name: r for r in sc.regions}
-    ops: list[tuple[int, int, int, list[str]]] = []  # (position, kind, end, new lines); kind 1 replace, 0 insert
 
-    for name, body in sections.items():
-        region = by_name.get(name)
-        if region is None:
-            continue
-        new = region_lines(name, body, region.indent)
-        old = [ln.content for ln in lines[region.begin : region.end + 1]]
-        if new == old:
-            result.unchanged.append(name)
-            continue
-        current = body_hash(region.body)
-        if region.edited and not force and current != body_hash(body):
-            result.kept_edited.append(name)
-            continue
-        ops.append((region.begin, 1, region.end, new))
-        result.updated.append(name)
-
+    ops = _replacements(sections, by_name, lines, result, force)
     missing = [name for name in sections if name not in by_name]
     if missing:
         for pos, rows, names in placement.plan(sc, missing, sections, anchors or {}):
             ops.append((pos, 0, pos, rows))
             result.inserted.extend(names)
-
-    for pos, kind, end, rows in sorted(ops, key=lambda op: (op[0], op[1]), reverse=True):
-        if kind == 1:
-            last_eol = lines[end].eol
-            new_lines = [Line(row, nl) for row in rows]
-            new_lines[-1].eol = last_eol
-            lines[pos : end + 1] = new_lines
-        else:
-            new_lines = [Line(row, nl) for row in rows]
-            if pos == len(lines) and lines and lines[-1].eol == "":
-                # keep "no final newline": the new last line gets none. A last line ending in a lone
-                # "\r" gets "\r\n", not "\n": "\r"+"\n" would turn the user's "\r" into a line ending.
-                lines[-1].eol = "\r\n" if lines[-1].content.endswith("\r") else nl
-                new_lines[-1].eol = ""
-            lines[pos:pos] = new_lines
+    _apply(lines, ops, nl)
 
     result.text = join_lines(lines)
     result.changed = result.text != text

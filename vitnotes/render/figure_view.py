@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional
 from vitnotes.analysis.report import Report
 from vitnotes.render.context import RenderContext
 from vitnotes.render.provenance import shown_path, weights_label
+from vitnotes.sections._section import Fact, Section
 
 Extra = Callable[[Report, Any], dict[str, Any]]  # (report, the section's data) -> its own variables
 WhyMissing = Callable[[Report, str], Optional[str]]  # (report, "`model` (Family)") -> reason, or None
@@ -50,6 +51,14 @@ def no_global_attention(report: Report, who: str) -> Optional[str]:
         return (f"{who} has no single global self-attention over one patch grid, so the ViT paper's "
                 "attention maps are not defined for it.")
     return None
+
+
+def figure_section(name: str, order: int, needs: tuple[Fact, ...], extra: Extra, drawer: str,
+                   why_missing: Optional[WhyMissing] = None, anchors: tuple[str, ...] = ()) -> Section:
+    """A figure section: its numbers in ``report.<name>``, its view the shared figure view plus
+    ``extra``, its figure ``render.figures.<drawer>``."""
+    return Section(name=name, order=order, needs=needs, view=figure_view(name, extra, why_missing),
+                   anchors=anchors, draw=drawn_by(drawer), report_field=name)
 
 
 def drawn_by(function: str) -> Callable[[Report], Any]:

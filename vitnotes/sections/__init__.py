@@ -38,7 +38,8 @@ How to add a section (say ``memory``)
    ``order`` places it in the default ``sections:`` list (existing sections use multiples of 10:
    card 10 … rollout 150; pick a free number). A figure section also sets ``draw`` (Report ->
    matplotlib Figure; import matplotlib/numpy inside the function, helpers in
-   ``render/figures.py``) and ``report_field`` (the Report attribute it draws from).
+   ``render/figures.py``) and ``report_field`` (the Report attribute it draws from);
+   ``render.figure_view.figure_section`` builds all of that for the usual case (see ``filters.py``).
    ``applies(report)`` says whether it belongs in a default note for that model.
 3. Add its template ``templates/sections/memory.md.j2``. It gets ``view``, ``report``,
    ``model_line``, ``figure`` (the embed of its PNG, or "") and ``section``.

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from vitnotes.analysis.report import Report
-from vitnotes.render.figure_view import drawn_by, figure_view, no_global_attention
+from vitnotes.render.figure_view import figure_section, no_global_attention
 from vitnotes.render.numbers import fmt_shape
-from vitnotes.sections._section import Section
 
 
 def extra(report: Report, data: Any) -> dict[str, Any]:
@@ -21,9 +20,7 @@ def extra(report: Report, data: Any) -> dict[str, Any]:
             "spread": f"{min(flat):.1f}–{max(flat):.1f}" if flat else ""}
 
 
-SECTION = Section(
-    name="attention_distance", order=120, needs=("forward",),
-    view=figure_view("attention_distance", extra, no_global_attention),
-    anchors=("**特征提取:**", "特征提取", "Inductive Bias (", "Inductive Bias"),
-    draw=drawn_by("_distance"), report_field="attention_distance",
+SECTION = figure_section(
+    "attention_distance", 120, ("forward",), extra, "_distance",
+    no_global_attention, anchors=("**特征提取:**", "特征提取", "Inductive Bias (", "Inductive Bias"),
 )

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from vitnotes.analysis.report import Report
-from vitnotes.render.figure_view import drawn_by, figure_view
+from vitnotes.render.figure_view import figure_section
 from vitnotes.render.numbers import fmt_pct
-from vitnotes.sections._section import Section
 
 
 def extra(report: Report, data: Any) -> dict[str, Any]:
@@ -23,8 +22,4 @@ def why_missing(report: Report, who: str) -> Optional[str]:
     return None
 
 
-SECTION = Section(
-    name="filters", order=140, needs=("weights",),
-    view=figure_view("filters", extra, why_missing),
-    anchors=(), draw=drawn_by("_filters"), report_field="filters",
-)
+SECTION = figure_section("filters", 140, ("weights",), extra, "_filters", why_missing)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from vitnotes.analysis.report import Report
-from vitnotes.render.figure_view import drawn_by, figure_view
+from vitnotes.render.figure_view import figure_section
 from vitnotes.render.numbers import fmt_shape
-from vitnotes.sections._section import Section
 
 
 def extra(report: Report, data: Any) -> dict[str, Any]:
@@ -21,8 +20,4 @@ def why_missing(report: Report, who: str) -> Optional[str]:
     return None
 
 
-SECTION = Section(
-    name="pos_embed", order=130, needs=("weights",),
-    view=figure_view("pos_embed", extra, why_missing),
-    anchors=(), draw=drawn_by("_pos_embed"), report_field="pos_embed",
-)
+SECTION = figure_section("pos_embed", 130, ("weights",), extra, "_pos_embed", why_missing)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from vitnotes.analysis.report import Report
-from vitnotes.render.figure_view import drawn_by, figure_view, no_global_attention, rollout_residual
+from vitnotes.render.figure_view import figure_section, no_global_attention, rollout_residual
 from vitnotes.render.numbers import fmt_shape
-from vitnotes.sections._section import Section
 
 
 def extra(report: Report, data: Any) -> dict[str, Any]:
@@ -17,8 +16,4 @@ def extra(report: Report, data: Any) -> dict[str, Any]:
             "layers": f"all {data.layers} layers" if data.layers else "all layers"}
 
 
-SECTION = Section(
-    name="rollout", order=150, needs=("forward",),
-    view=figure_view("rollout", extra, no_global_attention),
-    anchors=(), draw=drawn_by("_rollout"), report_field="rollout",
-)
+SECTION = figure_section("rollout", 150, ("forward",), extra, "_rollout", no_global_attention)
