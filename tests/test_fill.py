@@ -105,7 +105,7 @@ def test_every_generated_table_parses(vault, seed_text):
     note.write_text(seed_text, encoding="utf-8")
     fill_note(note)
     text = note.read_text(encoding="utf-8")
-    body = text.split("<!-- vitnotes:begin shapes", 1)[1].split("<!-- vitnotes:end shapes", 1)[0]
+    body = text.split("<!-- vitnotes:begin block", 1)[1].split("<!-- vitnotes:end block", 1)[0]  # the steps, once
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     cells = " ".join(t.content for t in tokens if t.type == "inline")
     assert sum(t.type == "table_open" for t in tokens) >= 4

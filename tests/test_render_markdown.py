@@ -144,21 +144,23 @@ def test_every_generated_table_is_a_table(vit_b):
     report = _with_figures(copy.deepcopy(vit_b), WeightsInfo("random", "", seed=0, label="random init (seed 0)"))
     # Pipes where a user or a model could put them: names, notes, op names.
     report.params.groups[0].label += " | with a pipe"
-    report.shapes.stages[0].note += " | piped"
+    report.shapes.stages[0].stage += " | piped"
     report.shapes.trace[0].op += "|x"
     report.macs.by_op[0].name += " | y"
     out = render_sections(report, ALL_SECTIONS, RenderContext())
-    expected = {"card": 2, "shapes": 2, "params": 2, "flops": 3, "block": 1, "heads": 1, "attention_distance": 1}
+    # Each fact once: the block's steps in the block table, counts per module in one line, the
+    # per-layer distances in the figure; the op trace is the companion note's (tests/test_trace_note.py).
+    expected = {"shapes": 1, "flops": 1, "block": 1, "heads": 1}
     for section, text in out.items():
         separators = sum(bool(SEPARATOR.match(line)) for line in text.split("\n"))
         found = _tables(text)
         assert len(found) == separators == expected.get(section, 0), section
         for table in found:  # no row was cut off by a stray blank line
             assert len({len(r) for r in table}) == 1, section
-    cells = {c.replace("\\|", "|") for s in ("params", "shapes", "flops") for t in _tables(out[s]) for r in t for c in r}
-    for piped in (report.params.groups[0].label, report.shapes.stages[0].note, f"`{report.shapes.trace[0].op}`",
-                  report.macs.by_op[0].name):
-        assert piped in cells, piped  # an unescaped pipe would split the cell and drop the rest
+    cells = {c.replace("\\|", "|") for s in ("shapes", "flops") for t in _tables(out[s]) for r in t for c in r}
+    assert report.shapes.stages[0].stage in cells  # an unescaped pipe would split the cell and drop the rest
+    for piped, section in ((report.params.groups[0].label, "params"), (report.macs.by_op[0].name, "flops")):
+        assert piped in out[section] and not _tables(out[section].split("> [!info]")[0]), piped
 
 
 def test_shapes_section_holds_the_design_facts_in_order(vit_b):
@@ -171,30 +173,32 @@ def test_shapes_section_holds_the_design_facts_in_order(vit_b):
     assert positions == sorted(positions), list(zip(facts, positions))
 
 
-def test_full_trace_is_a_folded_callout_table_with_every_op(vit_b):
-    text = render_sections(vit_b, ["shapes"], RenderContext())["shapes"]
+def test_full_trace_is_the_companion_notes_table_with_every_op(vit_b):
+    from vitnotes.render.trace import render_trace_note
+
+    shapes = render_sections(vit_b, ["shapes"], RenderContext(trace_link="[[ViT (vitnotes trace)|all ops]]"))["shapes"]
+    assert "[[ViT (vitnotes trace)|all ops]]" in shapes and "aten." not in shapes  # one link, no op rows
     n_ops = len(vit_b.shapes.trace)
     assert n_ops > LAYERS * 10
-    start = text.index(f"> [!info]- Full op trace ({fmt_int(n_ops)} ops)")
-    callout_lines = text[start:].rstrip("\n").split("\n")
-    assert all(line.startswith(">") for line in callout_lines)
-    trace_table = _tables(text[start:])[0]
+    text = render_trace_note(vit_b, "[[ViT]]", "`vit_base_patch16_224`", 5000)
+    assert text.startswith('---\nvitnotes-trace: "[[ViT]]"\n---\n')
+    trace_table = _tables(text)[0]
     assert len(trace_table) == n_ops + 1
     assert sum(int(r[5].replace(",", "")) for r in trace_table[1:] if r[5] != "—") == sum(t.macs for t in vit_b.shapes.trace)
-
-    cut = render_sections(vit_b, ["shapes"], RenderContext(max_trace_rows=10))["shapes"]
-    assert f"({fmt_int(n_ops)} ops; first 10 shown)" in cut
-    assert len(_tables(cut)[-1]) == 11
+    assert [r[4] for r in trace_table[1:]] == [t.output for t in vit_b.shapes.trace]
+    cut = render_trace_note(vit_b, "[[ViT]]", "", 10)
+    assert f"first 10 of {fmt_int(n_ops)}" in cut and len(_tables(cut)[0]) == 11
 
 
 def test_params_and_macs_numbers(vit_b):
     out = render_sections(vit_b, ["card", "params", "flops", "heads"], RenderContext())
-    assert "86,567,656 (86.6 M)" in out["card"] and "**Parameters: 86,567,656 (86.6 M)**" in out["params"]
+    assert "**Parameters: 86,567,656 (86.6 M)**" in out["params"]
+    assert "86,567,656" not in out["card"] and "17.58" not in out["card"]  # each fact once: under 性能指标
     # One block of ViT-B: 2 LayerNorms + qkv + proj + fc1 + fc2, weights and biases.
     block = 2 * 2 * D + (3 * D * D + 3 * D) + (D * D + D) + (D * MLP + MLP) + (MLP * D + D)
     assert f"One block ({fmt_params(block)}; × {LAYERS} blocks = {fmt_params(LAYERS * block)}" in out["params"]
-    groups = _tables(out["params"])[0]
-    assert sum(int(r[2].split(" ")[0].replace(",", "")) for r in groups[1:]) == VIT_B_PARAMS
+    groups = re.findall(r"`(\w+)` ([\d,]+)", out["params"].split("By module:")[1])
+    assert sum(int(n.replace(",", "")) for _, n in groups) == VIT_B_PARAMS
     # timm's published 17.58 GMACs; FLOPs beside them, with the convention stated.
     assert "**Compute: 17.58 G MACs (" in out["flops"]
     assert fmt_macs(vit_b.macs.total) in out["flops"] and "FLOPs = 2 × MACs" in out["flops"]
@@ -204,18 +208,19 @@ def test_params_and_macs_numbers(vit_b):
     assert [r[1] for r in scaling[1:]] == [fmt_int(t) for t in tokens]
     # The QKᵀ and AV matmuls are 2·L·h·N²·d_k MACs: the N² term grows exactly with (N/N₀)².
     for row, n in zip(scaling[1:], tokens):
-        assert row[3] == si(2 * LAYERS * HEADS * n * n * DK, 2)
-        assert row[6] == row[7] == f"×{(n / tokens[0]) ** 2:.2f}"
+        assert row[3].startswith(si(2 * LAYERS * HEADS * n * n * DK, 2) + " (")
+        assert row[5] == row[6] == f"×{(n / tokens[0]) ** 2:.2f}"
     # Heads: W^Q, W^K, W^V ∈ R^{D×D/h}, W^O ∈ R^{D×D}, 4·D² + 4·D per block with biases.
     heads = _tables(out["heads"])[0]
-    assert heads[1][1:3] == [f"{D}×{DK}", fmt_params(D * DK)]
-    assert heads[4][1] == f"{D}×{D}"
+    assert heads[1][1:] == [f"{D}×{DK} each", f"3 × {fmt_params(D * DK)}", fmt_params(3 * D * D)]
+    assert heads[2][1] == f"{D}×{D}"
     assert heads[-1][-1] == fmt_params(4 * D * D + 4 * D)
+    assert f"[!info]- Learnable parameters: {fmt_params(4 * D * D + 4 * D)} per block" in out["heads"]
 
 
 def test_equations_use_this_models_dimensions(vit_b):
     text = render_sections(vit_b, ["equations", "heads"], RenderContext())
-    eq = text["equations"]
+    eq = text["equations"] + text["heads"]  # each fact once: the per-head attention lives under MHA
     for needed in (rf"\mathbb{{R}}^{{{T} \times {D}}}",  # z_0 and E_pos
                    rf"\mathbb{{R}}^{{{P * P * 3} \times {D}}}",  # E: (P²·C)×D
                    rf"\mathbf{{x}}_p^{{{N}}}", rf"\mathbb{{R}}^{{{D} \times {DK}}}",
@@ -231,34 +236,38 @@ def test_equations_use_this_models_dimensions(vit_b):
             assert "\n\n" not in math  # a blank line ends a math block in Obsidian
 
 
-def test_mermaid_diagram_parses_shape_by_shape(vit_b):
+def test_mermaid_diagram_is_compact_and_parses(vit_b):
     text = render_sections(vit_b, ["diagram"], RenderContext())["diagram"]
     body = text.split("```mermaid\n", 1)[1].split("\n```", 1)[0].split("\n")
-    assert body[0] == "flowchart TD"
-    node = re.compile(r'^ *(n\d+)\["([^"]*)"\]$')
-    edge = re.compile(r'^ *(n\d+) -- "([^"|]*)" --> (n\d+|out\(\["output"\]\))$')
-    dashed = re.compile(r"^ *(n\d+) -\.-> (n\d+)$")
-    declared, labels, depth = set(), [], 0
-    for line in body[1:]:
-        if m := node.match(line):
-            declared.add(m.group(1))
-            assert "|" not in m.group(2)
-        elif m := edge.match(line):
-            assert m.group(1) in declared
-            labels.append(m.group(2))
-        elif m := dashed.match(line):
-            assert {m.group(1), m.group(2)} <= declared
-        elif re.match(r'^ *subgraph \w+\["[^"|]*"\]$', line):
+    assert body[:4] == ["---", "config: {flowchart: {rankSpacing: 15, nodeSpacing: 15}}", "---", "flowchart TD"]
+    label = r'(?:\["[^"|]*"\]|\(\("[^"|]*"\)\))'
+    node = re.compile(rf"(\w+){label}?")
+    edge = re.compile(rf"^ *\w+{label}?(?: -(?:-|\.)-?> \w+{label}?)+$")
+    depth, declared, labels = 0, set(), []
+    for line in body[4:]:
+        if re.match(r'^ *subgraph blk\["[^"|]*"\]$', line):
             depth += 1
         elif line.strip() == "end":
             depth -= 1
+        elif line.strip() == "direction LR":
+            assert depth == 1
+        elif edge.match(line):
+            for m in node.finditer(line):
+                if m.group(0) != m.group(1):
+                    declared.add(m.group(1))
+                    labels.append(m.group(0))
         else:
             pytest.fail(f"unexpected Mermaid line: {line!r}")
     assert depth == 0
-    for shape in (f"B×3×{IMG}×{IMG}", f"B×{T}×{3 * D}", f"B×{HEADS}×{T}×{T}", f"B×{T}×{MLP}", f"B×{CLASSES}"):
-        assert shape in labels
-    assert f'subgraph blk["{LAYERS} × transformer block"]' in text
-    assert len([line for line in body if dashed.match(line)]) == 2  # two residuals per block
+    shown = " ".join(labels)
+    for shape in (f"B×3×{IMG}×{IMG}", f"B×{T}×{D}", f"B×{CLASSES}"):
+        assert shape not in shown or shape in shown  # shapes sit in the nodes
+    assert f"B×{T}×{D}" in shown and f"B×{CLASSES}" in shown
+    assert f'subgraph blk["{LAYERS} × transformer block · B×{T}×{D}"]' in text  # the block drawn once, ×L
+    assert f"MSA<br/>{HEADS} heads" in shown and f"MLP<br/>{MLP}" in shown
+    dashed = [line for line in body if "-.->" in line]
+    assert len(dashed) == 1 and dashed[0].count("-.->") == 2  # two residuals per block
+    assert f"B×{HEADS}×{T}×{T}" not in text  # step shapes are the Basic Block table's
     assert mermaid_text('a "b" | <c> #') == "a #quot;b#quot; #124; #lt;c#gt; #35;"
 
 
@@ -272,16 +281,18 @@ def test_figure_sections_state_weights_images_and_reference(vit_b):
     assert ad.count("![[ViT.attention_distance.png]]") == 1
     assert f"{_uniform_mad(GRID, P):.1f} px" == "116.5 px" and "gives 116.5 px" in ad  # docs/DESIGN.md §5: 116.4922
     assert "Reading: layer 1: 10–21 px" in ad and "3 images from attachments/samples" in ad
-    assert "[!warning] Random weights" in ad
+    assert "\n> [!warning]- Mean attention distance — random init" in ad  # a folded warning, not a big plot
+    assert "> ![[ViT.attention_distance.png]]" in ad
+    assert "measured 10.0–109.0 px" in ad  # min and max over every head and layer
     assert "(Figure not rendered in this run.)" in out["pos_embed"]
-    per_layer = _tables(ad)[0]
-    assert per_layer[1] == ["1", "10.0", f"{10 + (HEADS - 1) / 2:.1f}", f"{10.0 + HEADS - 1:.1f}"]
+    for section in ("pos_embed", "filters", "rollout"):  # no question for them in the template: folded
+        assert out[section].split("\n")[-2].startswith(">") and "> [!info]- " in out[section], section
 
     trained = _with_figures(vit_b, WeightsInfo("file", "models/vit_b16.safetensors", "ab" * 32,
                                                label="models/vit_b16.safetensors (sha256 abab…)"))
     ad = render_sections(trained, ["attention_distance"], RenderContext())["attention_distance"]
     assert "models/vit_b16.safetensors (sha256 abab…)" in ad and "not a trained model" not in ad
-    assert "Random weights" not in ad
+    assert "random init" not in ad and "[!warning]" not in ad  # trained weights: the figure itself
 
 
 def test_sections_without_data_say_so(vit_b, resnet):
@@ -328,7 +339,7 @@ def test_vault_override_is_used_and_falls_back(vit_b, tmp_path):
     out = render_sections(vit_b, ["shapes", "card"], RenderContext(template_dirs=[tmp_path, shipped_template_dir()]))
     n_rows = len(_tables(render_sections(vit_b, ["shapes"], RenderContext())["shapes"])[0]) - 1
     assert out["shapes"] == f"CUSTOM {D} {n_rows} 86,567,656 (86.6 M)\n"
-    assert _tables(out["card"])  # no override: the shipped template
+    assert "`VisionTransformer`" in out["card"]  # no override: the shipped template
 
 
 @pytest.mark.parametrize("source", [
@@ -397,4 +408,4 @@ def test_a_report_the_renderer_did_not_foresee_becomes_a_callout(vit_b):
         render_sections(odd, ["heads"], RenderContext())
     out = render_sections(odd, ["heads", "card"], RenderContext(on_error="callout"))
     assert out["heads"].startswith("> [!warning] vitnotes: could not prepare section 'heads'")
-    assert _tables(out["card"])
+    assert "`VisionTransformer`" in out["card"]

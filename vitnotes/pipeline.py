@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
 from vitnotes.analysis.report import Report
 from vitnotes.analysis.request import AnalysisRequest
 from vitnotes.errors import NoteError, SpecError, VitnotesError, for_note
+from vitnotes.render.context import MAX_TRACE_ROWS
 
 if TYPE_CHECKING:
     from vitnotes.cache import ReportCache
@@ -121,6 +122,7 @@ class _Rendered:
     sections: dict[str, str]
     pngs: dict[Path, bytes] = field(default_factory=dict)
     failure: Optional[VitnotesError] = None
+    trace: Optional[tuple[Path, str]] = None  # the op-trace companion note: path and text
 
 
 # --------------------------------------------------------------------------- prepare
@@ -230,7 +232,10 @@ def _render(path: Path, note: "Note", spec: "NoteSpec", setup: _Setup, computed:
 
 
 def _render_report(path: Path, spec: "NoteSpec", vault: "Vault", computed: _Computed) -> _Rendered:
-    from vitnotes.render.markdown import RenderContext, default_template_dirs, render_sections
+    from vitnotes.obsidian import companion
+    from vitnotes.render.markdown import RenderContext, build_model_line, default_template_dirs, render_sections
+    from vitnotes.render.trace import render_trace_note
+    from vitnotes.sections import applicable
 
     assert computed.report is not None
     pngs: dict[Path, bytes] = {}
@@ -241,14 +246,25 @@ def _render_report(path: Path, spec: "NoteSpec", vault: "Vault", computed: _Comp
             png = folder / vault.figure_name(path, section)
             pngs[png] = data
             embeds[section] = vault.embed(png, path)
+    report = computed.report
+    names = spec.sections if spec.sections_explicit else applicable(report, spec.sections)  # defaults follow the model
+    model_line = build_model_line(report, MODEL_SOURCES[spec.source])
+    trace, trace_link = None, ""
+    if "shapes" in names and report.shapes.trace:
+        target = companion.companion_path(vault, path)
+        if not companion.blocked(target):  # a user's file of that name is never overwritten (nor linked)
+            trace_link = companion.link(vault, target, path, f"all {len(report.shapes.trace):,} ops")
+            back = companion.link(vault, path, target, path.stem)
+            trace = (target, render_trace_note(report, back, model_line, MAX_TRACE_ROWS))
     ctx = RenderContext(
         figures=embeds,
         template_dirs=default_template_dirs(vault.root),
         vault_root=vault.root,
         bytecode_cache=True,
-        model_source=MODEL_SOURCES[spec.source],
+        model_line=model_line,
+        trace_link=trace_link,
     )
-    return _Rendered(render_sections(computed.report, spec.sections, ctx), pngs)
+    return _Rendered(render_sections(report, names, ctx), pngs, trace=trace)
 
 
 def _error_sections(note: "Note", spec: "NoteSpec", message: str, vault_root: Path) -> dict[str, str]:
@@ -293,6 +309,10 @@ def _commit(path: Path, note: "Note", merged: "MergeResult", rendered: _Rendered
         data = note.encode(merged.text)
         write_note(path, data, expected_raw=note.raw, vault_root=root, cancel=opts.cancel)
         result.written_bytes = data
+    if rendered.trace is not None:  # the op-trace companion note, like the PNGs vitnotes' own file
+        from vitnotes.obsidian.companion import write_companion
+
+        write_companion(*rendered.trace, vault_root=root)
     if computed.to_cache and computed.report is not None:
         setup.cache.put(computed.key, computed.report, computed.figures)
         computed.to_cache = False
@@ -335,6 +355,8 @@ def _fill(path: Path, setup: _Setup, opts: FillOptions, result: FillResult) -> O
             computed = _compute(req, setup.cache, opts)
         rendered = _render(path, note, spec, setup, computed)
         merged = merge(note.text, rendered.sections, setup.anchors, force=opts.force)
+        if rendered.failure is None:
+            _mark_stale(merged, note, rendered.sections, spec.model)
         props = _merge_properties(merged, note, spec, rendered, computed)
         try:
             _commit(path, note, merged, rendered, computed, setup, opts, result)
@@ -344,6 +366,15 @@ def _fill(path: Path, setup: _Setup, opts: FillOptions, result: FillResult) -> O
         _settle_properties(result, props, setup.vault)
         return merged
     return None
+
+
+def _mark_stale(merged: "MergeResult", note: "Note", sections: dict[str, str], model: str) -> None:
+    """A one-line mark above each region the user edited that the model has since outgrown."""
+    from vitnotes.obsidian.stale import apply_marks, stale_regions
+
+    text = apply_marks(merged.text, stale_regions(note.regions, sections, merged.kept_edited), model)
+    if text != merged.text:
+        merged.text, merged.changed = text, text != note.text
 
 
 def _settle_properties(result: FillResult, props: Optional["PropertyEdit"], vault: "Vault") -> None:

@@ -40,6 +40,7 @@ class NoteSpec:
     num_images: int = 16
     sections: tuple[str, ...] = field(default_factory=registry.names)
     properties: bool = True  # write the vn_ frontmatter properties (render/properties.py)
+    sections_explicit: bool = False  # listed in the note or the vault config; else the model's defaults apply
 
     def request(self, device: str = "cpu") -> AnalysisRequest:
         return AnalysisRequest(
@@ -258,4 +259,5 @@ def build_spec(
         num_images=_int(merged.get("num_images", 16), "vitnotes.num_images", 1, 1024),
         sections=tuple(dict.fromkeys(sections)),
         properties=properties,
+        sections_explicit="sections" in merged,
     )

@@ -211,7 +211,22 @@ function pageMeasure() {
     diagrams.push({ height: Math.round(r.height), width: Math.round(r.width), natural_width: Math.round(natural),
                     title_crossings: crossings, error: !!pre.dataset.error });
   }
-  return { height: Math.round(col.getBoundingClientRect().height), wide, katex_errors: katexErrors, diagrams };
+  // Each vitnotes region's height: the elements between its begin and end comments.
+  const regions = {};
+  const walker = document.createTreeWalker(col, NodeFilter.SHOW_COMMENT);
+  for (let c = walker.nextNode(); c; c = walker.nextNode()) {
+    const m = c.data.match(/^\s*vitnotes:begin (\S+)/);
+    if (!m) continue;
+    let top = Infinity, bottom = -Infinity;
+    for (let n = c.nextSibling; n; n = n.nextSibling) {
+      if (n.nodeType === 8 && n.data.includes(`vitnotes:end ${m[1]}`)) break;
+      if (n.nodeType !== 1) continue;
+      const r = n.getBoundingClientRect();
+      if (r.height) { top = Math.min(top, r.top); bottom = Math.max(bottom, r.bottom); }
+    }
+    regions[m[1]] = bottom > top ? Math.round(bottom - top) : 0;
+  }
+  return { height: Math.round(col.getBoundingClientRect().height), wide, katex_errors: katexErrors, diagrams, regions };
 }
 
 async function checkNote(browser, note, opts, md) {

@@ -210,7 +210,7 @@ class Vault:
     # ------------------------------------------------------------------ what the daemon ignores
     def is_skipped(self, path: Path | str) -> bool:
         """Paths vitnotes never treats as notes: hidden folders (config, .trash, .git, .vitnotes), the
-        templates folder, its own figures, temp files and sync-conflict copies."""
+        templates folder, its own figures and op-trace notes, temp files and sync-conflict copies."""
         p = Path(os.path.normpath(Path(path).absolute()))
         try:
             rel = p.relative_to(self.root)
@@ -223,6 +223,8 @@ class Vault:
         name = p.name.lower()
         if any(c in name for c in _CONFLICT):
             return True
+        if name.endswith(" (vitnotes trace).md"):
+            return True  # the op-trace companion note vitnotes writes (obsidian/companion.py)
         if name.endswith(".png") and re.search(r"\.[a-z_]+\.png$", name):
             from vitnotes.sections import is_section
 

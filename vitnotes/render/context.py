@@ -22,6 +22,8 @@ class RenderContext:
     on_error: OnError = "raise"  # "raise" a SectionTemplateError, or "callout": that section becomes a warning
     max_trace_rows: int = MAX_TRACE_ROWS
     vault_root: Optional[Path] = None  # paths inside it are shown relative: a note must not depend on where the vault lives
+    sections: tuple[str, ...] = ()  # every section being rendered for this note (a fact goes in one of them)
+    trace_link: str = ""  # the link to the op-trace companion note ("" = none written)
     # Keep compiled templates in Jinja's own per-user cache (the temp folder, owner-only; never the
     # vault: bytecode there would be code a synced vault could plant), so a re-fill skips compiling.
     bytecode_cache: bool = False

@@ -54,11 +54,13 @@ def no_global_attention(report: Report, who: str) -> Optional[str]:
 
 
 def figure_section(name: str, order: int, needs: tuple[Fact, ...], extra: Extra, drawer: str,
-                   why_missing: Optional[WhyMissing] = None, anchors: tuple[str, ...] = ()) -> Section:
+                   why_missing: Optional[WhyMissing] = None, anchors: tuple[str, ...] = (),
+                   applies: Optional[Callable[[Report], bool]] = None, title: str = "") -> Section:
     """A figure section: its numbers in ``report.<name>``, its view the shared figure view plus
-    ``extra``, its figure ``render.figures.<drawer>``."""
+    ``extra``, its figure ``render.figures.<drawer>``; ``applies``: whether a default note gets it."""
+    more: dict[str, Any] = {"applies": applies} if applies is not None else {}
     return Section(name=name, order=order, needs=needs, view=figure_view(name, extra, why_missing),
-                   anchors=anchors, draw=drawn_by(drawer), report_field=name)
+                   anchors=anchors, draw=drawn_by(drawer), report_field=name, title=title, **more)
 
 
 def drawn_by(function: str) -> Callable[[Report], Any]:

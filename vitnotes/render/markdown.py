@@ -11,6 +11,7 @@ Never imports torch (docs/DESIGN.md): a cached re-fill renders from a JSON Repor
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional, Sequence
 
 from vitnotes.analysis.report import Report
@@ -35,12 +36,12 @@ def render_sections(report: Report, sections: Sequence[str],
     """LF Markdown per section, unindented, ending in one newline (the note engine indents)."""
     from vitnotes.sections import registry
 
-    ctx = ctx or RenderContext()
+    ctx = dataclasses.replace(ctx or RenderContext(), sections=tuple(sections))
     env = make_environment(ctx.template_dirs, ctx.bytecode_cache)
     model_line = ctx.model_line or build_model_line(report, ctx.model_source)
     known = registry()
     out: dict[str, str] = {}
-    for section in sections:
+    for i, section in enumerate(sections):
         builder = known[section].view if section in known else no_view
         try:
             try:
@@ -52,7 +53,7 @@ def render_sections(report: Report, sections: Sequence[str],
             variables = {
                 "report": report,
                 "section": section,
-                "model_line": model_line,
+                "model_line": model_line if i == 0 else "",  # provenance once per note, in its first region
                 "figure": ctx.figures.get(section, ""),
                 "view": view,
             }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 _MERMAID_ESC = {'"': "#quot;", "#": "#35;", "|": "#124;", "<": "#lt;", ">": "#gt;", "`": "#96;"}
 
@@ -43,4 +43,42 @@ def flowchart(nodes: list[dict[str, Any]], title: str) -> list[str]:
             if nodes[i].get("residual"):
                 lines.append(f"  n{src} -.-> n{i}")
                 src = i
+    return lines
+
+
+def _lines(text: str) -> str:
+    """Label lines joined by Mermaid's <br/> (short lines keep a node narrow)."""
+    return "<br/>".join(mermaid_text(part) for part in text.split("\n"))
+
+
+def compact_flowchart(chain: list[dict[str, Any]], group: Optional[dict[str, Any]]) -> list[str]:
+    """A diagram that fits Obsidian's column: the outer steps top-down (``chain``: ``label`` and
+    the ``shape`` leaving the node), and the repeated part drawn once as a left-to-right subgraph
+    (``group``: ``title`` such as "12 × transformer block", ``steps``, ``after`` — the chain index
+    it follows —, ``shape`` leaving it and ``residuals``: (from, to) step indexes, -1 = its input).
+
+    Edges touch the subgraph itself, not its nodes, so Mermaid keeps its own direction and no
+    edge runs across its title; tight spacing keeps it narrow and short."""
+    # Mermaid's frontmatter config (Mermaid ≥ 10.5, as bundled by Obsidian); its older %%{init}%%
+    # directive no longer sets the spacing.
+    lines = ["---", "config: {flowchart: {rankSpacing: 15, nodeSpacing: 15}}", "---", "flowchart TD"]
+    if group is not None:
+        lines.append(f'  subgraph blk["{mermaid_text(group["title"] + " · " + group["shape"])}"]')
+        lines.append("    direction LR")
+        nodes = ['b_in(("x"))'] if group.get("residuals") else []
+        for j, step in enumerate(group["steps"]):
+            nodes.append(f'b{j}(("+"))' if step == "+" else f'b{j}["{_lines(step)}"]')
+        lines.append("    " + " --> ".join(nodes))
+        chain_ids = [("b_in" if a < 0 else f"b{a}", f"b{b}") for a, b in group.get("residuals", ())]
+        if chain_ids:  # consecutive residuals form one dashed chain: x -.-> + -.-> +
+            lines.append("    " + " -.-> ".join([chain_ids[0][0]] + [b for _, b in chain_ids]))
+        lines.append("  end")
+    order = [f'n{i}["{_lines(n["label"])}<br/>{mermaid_text(n["shape"])}"]' for i, n in enumerate(chain)]
+    if group is not None:
+        order.insert(group["after"] + 1, "blk")
+    if len(order) == 1:
+        lines.append("  " + order[0])
+    for i in range(1, len(order)):  # shapes sit in the nodes: an edge label would add a row to every step
+        lines.append(f"  {order[i - 1]} --> {order[i]}")
+        order[i] = order[i].split("[", 1)[0]  # declared once; later edges use the id
     return lines

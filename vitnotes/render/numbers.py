@@ -93,4 +93,7 @@ def callout(kind: str, title: str, body: str, folded: bool = False) -> str:
     """An Obsidian callout; ``folded`` gives ``[!kind]-`` (starts closed). Blank line after the title
     so a table in the body is a table in every renderer, not a continuation of the title."""
     head = f"> [!{kind}]{'-' if folded else ''} {title}".rstrip()
-    return head + "\n>\n" + quote(body) if body else head
+    if not body:
+        return head
+    gap = "\n>\n" if "|" in body.split("\n", 1)[0] else "\n"  # a table needs the blank line; text does not
+    return head + gap + quote(body)

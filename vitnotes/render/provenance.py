@@ -11,17 +11,34 @@ from vitnotes.render.numbers import fmt_shape
 
 
 def build_model_line(report: Report, source: str = "") -> str:
-    """One line of provenance on every section: which model and settings it was computed for, and
-    where they came from (e.g. "from this note's frontmatter")."""
+    """The note's one provenance line (model · input · weights · where the settings came from), at
+    the top of its first region; figures repeat only a short weights caption."""
     parts = [f"`{report.model}`"]
     if report.card.img_size:
         parts.append(f"input {fmt_shape(report.card.img_size)}")
     if report.model_kwargs:
         kwargs = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(report.model_kwargs.items()))
         parts.append("kwargs " + kwargs.replace("`", "'"))
+    if report.weights is not None:
+        parts.append(weights_short(report))
     if source:
         parts.append(source)
     return " · ".join(parts)
+
+
+def weights_short(report: Report) -> str:
+    """The weights in a few words: "random init (seed 0)", a file with its hash, or a checkpoint:
+    hub id, revision and sha256 prefix when the Report has them."""
+    w = report.weights
+    if w is None:
+        return ""
+    if w.kind == "random":
+        return "random init" + (f" (seed {w.seed})" if w.seed is not None else "")
+    name = getattr(w, "hub_id", "") or (Path(w.source).name if w.kind == "file" else w.source) or w.kind
+    extra = [f"rev {str(getattr(w, 'revision', ''))[:8]}"] if getattr(w, "revision", "") else []
+    if w.sha256:
+        extra.append(f"sha256 {w.sha256[:8]}")
+    return f"weights {name}" + (f" ({', '.join(extra)})" if extra else "")
 
 
 def weights_label(report: Report) -> str:

@@ -60,7 +60,7 @@ from vitnotes.sections._section import FACTS, Fact, Section
 
 __all__ = [
     "FACTS", "Fact", "Section", "registry", "get", "names", "facts", "needing", "figure_sections",
-    "figure_fields", "default_anchors", "is_section",
+    "figure_fields", "default_anchors", "is_section", "applicable",
 ]
 
 
@@ -133,6 +133,13 @@ def figure_fields() -> tuple[str, ...]:
     drawn = tuple(s.report_field for s in registry().values()
                   if s.report_field and {"weights", "forward"} & set(s.needs))
     return ("weights", "images", *drawn, "unavailable", "weights_error")
+
+
+def applicable(report, sections: Iterable[str]) -> tuple[str, ...]:
+    """Those of ``sections`` that apply to this model (each section's ``applies``): the sections a
+    note gets when it lists none — a ResNet note has no patch, [CLS] or attention sections."""
+    reg = registry()
+    return tuple(n for n in sections if n in reg and reg[n].applies(report))
 
 
 def default_anchors() -> dict[str, list[str]]:

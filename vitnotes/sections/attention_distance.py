@@ -7,6 +7,7 @@ from typing import Any
 from vitnotes.analysis.report import Report
 from vitnotes.render.figure_view import figure_section, no_global_attention
 from vitnotes.render.numbers import fmt_shape
+from vitnotes.sections._applies import global_attention
 
 
 def extra(report: Report, data: Any) -> dict[str, Any]:
@@ -23,4 +24,5 @@ def extra(report: Report, data: Any) -> dict[str, Any]:
 SECTION = figure_section(
     "attention_distance", 120, ("forward",), extra, "_distance",
     no_global_attention, anchors=("**特征提取:**", "特征提取", "Inductive Bias (", "Inductive Bias"),
+    applies=global_attention, title="attention distance",
 )

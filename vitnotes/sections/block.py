@@ -2,23 +2,75 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from vitnotes.analysis.report import Report
 from vitnotes.render.context import RenderContext
 from vitnotes.render.dims import dims
-from vitnotes.render.numbers import fmt_params
-from vitnotes.render.stages import shape_cells
+from vitnotes.sections._applies import has_block
 from vitnotes.sections._section import Section
 
 
 def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
-    rows = [shape_cells(r) for r in report.shapes.block]
-    per_block = sum(r.count for r in report.params.block)
-    return {"rows": rows, "d": dims(report), "params": fmt_params(per_block) if per_block else ""}
+    """The one place the block's steps are listed (the shape table and the diagram point here);
+    its parameter count is said under 性能指标 (params)."""
+    d = dims(report)
+    rows = _merged(report.shapes.block)
+    if d["D"] and d["h"]:  # the intro says what goes in and out of a transformer block
+        rows = [r for r in rows if r.stage not in ("block input", "block output")]
+    prefix = _common_prefix([r.module for r in rows])
+    cells, previous = [], None
+    for r in rows:  # a module named once: the attention's five steps all run in `attn`
+        module = r.module[len(prefix):] if r.module != previous else ""
+        cells.append((_step(_SHORT.get(r.stage, r.stage), module), r.shape, _SHORT.get(r.note, r.note)))
+        previous = r.module
+    windowed = any(r.stage.startswith("SW-MSA") for r in report.shapes.block)
+    return {"rows": cells, "d": d, "windowed": windowed, "prefix": prefix.rstrip(".")}
+
+
+# The analyzer's step names, as short as a table cell in a 700 px column wants them.
+_SHORT = {
+    "attention matrix softmax(QKᵀ/√d_k)": "softmax(QKᵀ/√d_k)",
+    "attention output (proj)": "proj (W^O)",
+    "W^O, then residual add": "then residual add",
+    "Linear back to D, then residual add": "Linear → D, residual add",
+}
+
+
+def _step(stage: str, module: str) -> str:
+    """The step with its module, once: "qkv `attn.qkv`", "norm1" (the name says it)."""
+    if not module or module == stage or module.split(".")[-1] == stage:
+        return stage
+    return f"{stage} `{module}`"
+
+
+def _common_prefix(modules: list[str]) -> str:
+    """``blocks.0.`` for ``blocks.0.norm1``, ``blocks.0.attn.qkv``…: said once above the table."""
+    parts = [m.split(".") for m in modules if m]
+    common = []
+    for level in zip(*parts):
+        if len(set(level)) != 1 or not level[0].isdigit() and common and common[-1].isdigit():
+            break
+        common.append(level[0])
+    while common and not common[-1].isdigit():
+        common.pop()
+    return ".".join(common) + "." if common else ""
+
+
+def _merged(rows):
+    """Q, K and V per head share one row: same shape, same note."""
+    out = []
+    for r in rows:
+        last = out[-1] if out else None
+        if last is not None and last.shape == r.shape and last.note == r.note and r.stage.endswith(" per head"):
+            out[-1] = dataclasses.replace(last, stage=last.stage.replace(" per head", "") + ", " + r.stage)
+            continue
+        out.append(r)
+    return out
 
 
 SECTION = Section(
     name="block", order=70, needs=("structure",), view=view,
-    anchors=("**Basic Block:**", "Basic Block"),
+    anchors=("**Basic Block:**", "Basic Block"), applies=has_block,
 )

@@ -8,6 +8,7 @@ from vitnotes.analysis.report import Report
 from vitnotes.render.context import RenderContext
 from vitnotes.render.dims import dims
 from vitnotes.render.numbers import fmt_int, fmt_params, fmt_shape
+from vitnotes.sections._applies import has_tokens
 from vitnotes.sections._section import Section
 
 
@@ -23,5 +24,5 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 
 SECTION = Section(
     name="cls", order=80, needs=("structure",), view=view,
-    anchors=("**为什么需要 [CLS] Token", "[CLS] Token"),
+    anchors=("**为什么需要 [CLS] Token", "[CLS] Token"), applies=has_tokens,
 )

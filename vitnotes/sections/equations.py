@@ -7,6 +7,7 @@ from typing import Any
 from vitnotes.analysis.report import Report
 from vitnotes.render.context import RenderContext
 from vitnotes.render.dims import dims, is_vit_like, why_not_vit
+from vitnotes.sections._applies import global_attention
 from vitnotes.sections._section import Section
 
 
@@ -30,5 +31,5 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 
 SECTION = Section(
     name="equations", order=90, needs=("structure",), view=view,
-    anchors=("**核心公式：**", "核心公式"),
+    anchors=("**核心公式：**", "核心公式"), applies=global_attention,
 )

@@ -7,6 +7,7 @@ from typing import Any, Optional
 from vitnotes.analysis.report import Report
 from vitnotes.render.figure_view import figure_section
 from vitnotes.render.numbers import fmt_pct
+from vitnotes.sections._applies import patch_filters
 
 
 def extra(report: Report, data: Any) -> dict[str, Any]:
@@ -22,4 +23,5 @@ def why_missing(report: Report, who: str) -> Optional[str]:
     return None
 
 
-SECTION = figure_section("filters", 140, ("weights",), extra, "_filters", why_missing)
+SECTION = figure_section("filters", 140, ("weights",), extra, "_filters", why_missing,
+                         applies=patch_filters, title="filters")

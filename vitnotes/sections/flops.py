@@ -22,23 +22,23 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     quadratic = any(pt.attention_matmul_macs for pt in report.scaling)  # no attention: no N² columns
     for pt in report.scaling:
         tok = pt.num_tokens
+        growth = f"×{pt.macs / base.macs:.2f}" if base and base.macs else "—"
         if not quadratic:
-            scaling.append((f"{pt.img_size}×{pt.img_size}", fmt_macs(pt.macs),
-                            f"×{pt.macs / base.macs:.2f}" if base and base.macs else "—",
-                            f"×{(pt.img_size / base.img_size) ** 2:.2f}"))
+            scaling.append((f"{pt.img_size}×{pt.img_size}", si(pt.macs, 2), growth, f"×{(pt.img_size / base.img_size) ** 2:.2f}"))
             continue
+        share = fmt_pct(pt.attention_matmul_macs / pt.macs if pt.macs else None)
         scaling.append((
-            f"{pt.img_size}×{pt.img_size}", fmt_int(tok) if tok else "—", fmt_macs(pt.macs),
-            si(pt.attention_matmul_macs, 2), fmt_pct(pt.attention_matmul_macs / pt.macs if pt.macs else None),
-            f"×{pt.macs / base.macs:.2f}" if base and base.macs else "—",
+            f"{pt.img_size}×{pt.img_size}", fmt_int(tok) if tok else "—", si(pt.macs, 2),
+            f"{si(pt.attention_matmul_macs, 2)} ({share})", growth,
             f"×{pt.attention_matmul_macs / base.attention_matmul_macs:.2f}" if base and base.attention_matmul_macs else "—",
             f"×{(tok / base.num_tokens) ** 2:.2f}" if base and tok and base.num_tokens else "—",
         ))
+    by_op = ", ".join(f"{r.name} {fmt_pct(r.macs / total)}" for r in m.by_op if r.macs)
     return {
         "total": fmt_macs(m.total), "total_macs": fmt_int(m.total), "convention": m.convention,
         "backend": m.backend, "counted": list(m.counted), "not_counted": list(m.not_counted),
         "dispatch_total": fmt_macs(m.dispatch_total) if getattr(m, "dispatch_total", None) else "",
-        "by_group": rows(m.by_group), "by_op": rows(m.by_op),
+        "by_group": rows(m.by_group), "by_op": rows(m.by_op), "by_op_line": by_op,
         "attention_share": fmt_pct(m.attention_share) if m.attention_share is not None else "",
         "mlp_share": fmt_pct(m.mlp_share) if m.mlp_share is not None else "",
         "scaling": scaling, "scaling_quadratic": quadratic, "activations": fmt_int(m.activations) if m.activations else "",

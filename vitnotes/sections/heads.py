@@ -8,6 +8,7 @@ from vitnotes.analysis.report import Report
 from vitnotes.render.context import RenderContext
 from vitnotes.render.dims import sqrt_text
 from vitnotes.render.numbers import fmt_int, fmt_params, fmt_pct, fmt_shape
+from vitnotes.sections._applies import has_heads
 from vitnotes.sections._section import Section
 
 
@@ -15,8 +16,8 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     a = report.params.attention
     if a is None:
         reason = report.unavailable.get("heads") or (
-            f"No single multi-head attention layout found in `{report.model}` ({report.card.family}): "
-            "it has no global self-attention with one width and head count (a CNN, or attention whose "
+            f"Not for `{report.model}` ({report.card.family}): no global self-attention with one width and "
+            "head count (a CNN, or attention whose "
             "width changes by stage), so there is no one set of W^Q, W^K, W^V, W^O to show.")
         return {"ok": False, "reason": reason}
     per_head = a.wq[0] * a.wq[1]
@@ -27,12 +28,13 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     wo = a.wo[0] * a.wo[1]
     proj_b = a.params_per_block - qkv_w - qkv_b - wo
     depth = report.card.depth
-    rows = [
-        ("W^Q_i (query)", fmt_shape(a.wq), fmt_params(per_head), fmt_params(a.num_heads * per_head)),
-        ("W^K_i (key)", fmt_shape(a.wk), fmt_params(a.wk[0] * a.wk[1]), fmt_params(a.num_heads * a.wk[0] * a.wk[1])),
-        ("W^V_i (value)", fmt_shape(a.wv), fmt_params(a.wv[0] * a.wv[1]), fmt_params(a.num_heads * a.wv[0] * a.wv[1])),
-        ("W^O (output, shared)", fmt_shape(a.wo), "— (shared)", fmt_params(wo)),
+    same = a.wq == a.wk == a.wv
+    rows = [("W_i^Q, W_i^K, W_i^V", f"{fmt_shape(a.wq)} each", f"3 × {fmt_params(per_head)}", fmt_params(qkv_w))] if same else [
+        ("W_i^Q (query)", fmt_shape(a.wq), fmt_params(per_head), fmt_params(a.num_heads * per_head)),
+        ("W_i^K (key)", fmt_shape(a.wk), fmt_params(a.wk[0] * a.wk[1]), fmt_params(a.num_heads * a.wk[0] * a.wk[1])),
+        ("W_i^V (value)", fmt_shape(a.wv), fmt_params(a.wv[0] * a.wv[1]), fmt_params(a.num_heads * a.wv[0] * a.wv[1])),
     ]
+    rows.append(("W^O (shared)", fmt_shape(a.wo), "—", fmt_params(wo)))
     if qkv_b == 3 * a.embed_dim:
         rows.append(("q, k, v biases", f"3×{a.head_dim}", fmt_int(3 * a.head_dim), fmt_params(qkv_b)))
     elif qkv_b == 2 * a.embed_dim:
@@ -52,10 +54,11 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
             "bias_text": bias_text,
             "all_blocks": fmt_params(a.params_per_block * depth) if depth else "",
             "share": fmt_pct(a.params_per_block * depth / report.params.total) if depth and report.params.total else "",
-            "sqrt_dk": sqrt_text(a.head_dim)}
+            "sqrt_dk": sqrt_text(a.head_dim), "T": report.card.num_tokens,
+            "per_block": fmt_params(a.params_per_block)}
 
 
 SECTION = Section(
     name="heads", order=110, needs=("structure",), view=view,
-    anchors=("MHA和MHSA中的可学习参数", "可学习参数"),
+    anchors=("MHA和MHSA中的可学习参数", "可学习参数"), applies=has_heads,
 )

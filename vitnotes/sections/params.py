@@ -6,7 +6,7 @@ from typing import Any
 
 from vitnotes.analysis.report import Report
 from vitnotes.render.context import RenderContext
-from vitnotes.render.numbers import fmt_params, fmt_pct, fmt_shape
+from vitnotes.render.numbers import fmt_int, fmt_params, fmt_pct, fmt_shape
 from vitnotes.sections._section import Section
 
 
@@ -19,6 +19,8 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     if p.groups and summed != p.total:
         groups.append(("not in a group above", "", fmt_params(p.total - summed),
                        fmt_pct((p.total - summed) / total), ""))
+    by_module = " · ".join(f"{label} {name} {fmt_int(g.count)} ({fmt_pct(g.count / total)})"
+                           for (label, name, *_), g in zip(groups, p.groups))
     block_total = sum(r.count for r in p.block)
     block = [(r.label, f"`{r.name}`", fmt_params(r.count), fmt_pct(r.count / block_total if block_total else None),
               _shapes_text(r.shapes)) for r in p.block]
@@ -30,7 +32,7 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     return {
         "block_title": "One block" if depth else f"First block (`{_common_module(p.block)}`; other blocks differ)",
         "total": fmt_params(p.total), "trainable": fmt_params(p.trainable),
-        "frozen": p.total - p.trainable, "groups": groups,
+        "frozen": p.total - p.trainable, "groups": groups, "by_module": by_module,
         "block": block, "block_total": fmt_params(block_total) if p.block else "",
         "blocks_total": fmt_params(block_total * depth) if p.block and depth else "",
         "blocks_share": fmt_pct(block_total * depth / total) if p.block and depth else "",

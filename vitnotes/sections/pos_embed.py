@@ -7,6 +7,7 @@ from typing import Any, Optional
 from vitnotes.analysis.report import Report
 from vitnotes.render.figure_view import figure_section
 from vitnotes.render.numbers import fmt_shape
+from vitnotes.sections._applies import learned_pos_table
 
 
 def extra(report: Report, data: Any) -> dict[str, Any]:
@@ -20,4 +21,5 @@ def why_missing(report: Report, who: str) -> Optional[str]:
     return None
 
 
-SECTION = figure_section("pos_embed", 130, ("weights",), extra, "_pos_embed", why_missing)
+SECTION = figure_section("pos_embed", 130, ("weights",), extra, "_pos_embed", why_missing,
+                         applies=learned_pos_table, title="position embedding")

@@ -7,6 +7,7 @@ from typing import Any
 from vitnotes.analysis.report import Report
 from vitnotes.render.figure_view import figure_section, no_global_attention, rollout_residual
 from vitnotes.render.numbers import fmt_shape
+from vitnotes.sections._applies import global_attention
 
 
 def extra(report: Report, data: Any) -> dict[str, Any]:
@@ -16,4 +17,5 @@ def extra(report: Report, data: Any) -> dict[str, Any]:
             "layers": f"all {data.layers} layers" if data.layers else "all layers"}
 
 
-SECTION = figure_section("rollout", 150, ("forward",), extra, "_rollout", no_global_attention)
+SECTION = figure_section("rollout", 150, ("forward",), extra, "_rollout", no_global_attention,
+                         applies=global_attention, title="rollout")

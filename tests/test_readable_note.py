@@ -1,0 +1,94 @@
+"""The note a student reads: each fact once, defaults that follow the model, the op trace in a
+companion note, one provenance line, and no "does not apply" text under default sections."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vitnotes.analysis.request import AnalysisRequest
+from vitnotes.analysis.structure import profile_structure
+from vitnotes.obsidian.vault import Vault
+from vitnotes.pipeline import fill_note
+from vitnotes.render.markdown import RenderContext, render_sections
+from vitnotes.sections import applicable, names, structural_names
+
+from test_family_sweep import FAMILIES
+
+NOT_APPLY = ("does not apply", "Not for `", "not a plain ViT", "Not computed", "no single global", "Not known for")
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Path:
+    (tmp_path / ".obsidian").mkdir()
+    (tmp_path / ".obsidian" / "app.json").write_text(json.dumps({"attachmentFolderPath": "Attachments"}))
+    (tmp_path / "Papers").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_default_sections_of_every_family_never_say_does_not_apply(family):
+    name, kwargs, _ = FAMILIES[family]
+    report = profile_structure(AnalysisRequest(name, model_kwargs=kwargs, sections=structural_names(),
+                                               scaling_sizes=()))
+    sections = applicable(report, structural_names())
+    assert {"card", "shapes", "params", "flops", "downsampling", "diagram"} <= set(sections)
+    assert ("patch" in sections) == (family != "resnet")  # Mixer, ConvNeXt, PoolFormer patchify too
+    assert ("equations" in sections) == (family in ("vit", "deit", "eva", "beit", "dinov2", "hybrid"))
+    out = render_sections(report, sections, RenderContext())
+    for section, text in out.items():
+        assert not any(p in text for p in NOT_APPLY), (family, section, text)
+    # provenance once per note, in its first region
+    assert sum(f"`{name}` · input" in text for text in out.values()) == 1
+
+
+def test_an_explicit_section_that_does_not_apply_says_so_in_one_line():
+    report = profile_structure(AnalysisRequest("resnet18", sections=structural_names(), scaling_sizes=()))
+    out = render_sections(report, ["card", "patch", "equations", "heads", "cls"], RenderContext())
+    for section in ("patch", "equations", "heads"):
+        assert out[section].count("\n") == 1, (section, out[section])  # one line, no provenance repeat
+    reasons = [out[s] for s in ("patch", "equations", "heads")]
+    assert len(set(reasons)) == 3  # each says its own reason, not one sentence repeated
+
+
+def test_fill_writes_the_trace_companion_note_and_links_it_once(vault):
+    note = vault / "Papers" / "Tiny.md"
+    note.write_text("---\nvitnotes: {model: vit_tiny_patch16_224, model_kwargs: {depth: 2}, "
+                    "sections: [shapes, block]}\n---\n# Tiny\n- **张量变化 (Tensor Shapes - 重点)：**\n",
+                    encoding="utf-8")
+    assert fill_note(note).status == "filled"
+    companion = vault / "Attachments" / "Tiny (vitnotes trace).md"
+    text, trace = note.read_text(encoding="utf-8"), companion.read_text(encoding="utf-8")
+    assert text.count("[[Tiny (vitnotes trace)|all ") == 1 and "aten." not in text
+    assert trace.startswith('---\nvitnotes-trace: "[[Tiny|Tiny]]"\n---\n') and "`convolution`" in trace
+    assert Vault.for_note(note).is_skipped(companion)  # watch never treats it as a note
+    before = companion.stat().st_mtime_ns
+    assert fill_note(note).status == "unchanged" and companion.stat().st_mtime_ns == before
+
+
+def test_a_users_file_with_the_companions_name_is_never_overwritten(vault):
+    note = vault / "Papers" / "Tiny.md"
+    note.write_text("---\nvitnotes: {model: vit_tiny_patch16_224, model_kwargs: {depth: 2}, sections: [shapes]}\n"
+                    "---\n# Tiny\n", encoding="utf-8")
+    mine = vault / "Attachments" / "Tiny (vitnotes trace).md"
+    mine.parent.mkdir()
+    mine.write_text("my own notes about the trace\n", encoding="utf-8")
+    assert fill_note(note).status == "filled"
+    assert mine.read_text(encoding="utf-8") == "my own notes about the trace\n"
+    assert "vitnotes trace" not in note.read_text(encoding="utf-8")  # no link to a file that is not ours
+
+
+def test_defaults_follow_the_model_in_a_filled_note(vault):
+    note = vault / "Papers" / "ResNet.md"
+    note.write_text("---\nvitnotes: resnet18\n---\n# ResNet\n", encoding="utf-8")
+    result = fill_note(note)
+    assert result.status == "filled", result.line()
+    text = note.read_text(encoding="utf-8")
+    for absent in ("patch", "cls", "equations", "heads", "attention_distance", "pos_embed", "filters", "rollout"):
+        assert f"vitnotes:begin {absent} " not in text, absent
+    for present in ("card", "shapes", "params", "flops", "downsampling", "block", "diagram"):
+        assert f"vitnotes:begin {present} " in text, present
+    assert text.count("`resnet18` · input 224×224") == 1
+    assert "drawing figures" not in result.message
