@@ -454,7 +454,7 @@ STRUCTURAL = "---\nvitnotes:\n  model: vit_tiny_patch16_224\n  sections: [card, 
 def _user_text(text: str) -> str:
     """The note without what vitnotes adds (regions, its `## vitnotes` heading, blank lines around them)."""
     text = re.sub(r"<!-- vitnotes:begin (\w+).*?<!-- vitnotes:end \1 -->", "", text, flags=re.S)
-    return text.replace(HEADING, "").replace("\n", "")
+    return re.sub(rf"^{HEADING}(: .*)?$", "", text, flags=re.M).replace("\n", "")
 
 
 @pytest.mark.slow

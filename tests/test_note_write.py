@@ -47,7 +47,7 @@ def test_crlf_bom_tabs_trailing_spaces_and_no_final_newline_survive(vault):
     text = out.decode("utf-8-sig")
     assert "\tmy own answer\t\r\n\t<!-- vitnotes:begin patch sha=" in text
     assert "\t| patch | 16 px |\r\n" in text
-    assert "last line, no newline\r\n\r\n## vitnotes\r\n\r\n<!-- vitnotes:begin fig" in text
+    assert "last line, no newline\r\n\r\n## vitnotes: fig\r\n\r\n<!-- vitnotes:begin fig" in text
     assert text.endswith("<!-- vitnotes:end fig -->")
     # Removing the inserted lines gives back the original bytes exactly.
     lines = text.split("\r\n")
@@ -56,7 +56,7 @@ def test_crlf_bom_tabs_trailing_spaces_and_no_final_newline_survive(vault):
     for i, ln in enumerate(lines):
         if not any(b <= i <= e for b, e in spans):
             keep.append(ln)
-    assert "\r\n".join(keep) == raw.decode("utf-8-sig") + "\r\n\r\n## vitnotes\r\n"
+    assert "\r\n".join(keep) == raw.decode("utf-8-sig") + "\r\n\r\n## vitnotes: fig\r\n"
     # Second fill: same bytes, no write at all (mtime untouched).
     before = p.stat().st_mtime_ns
     assert not _fill(p, {"patch": TABLE, "fig": "![[n.fig.png]]"})

@@ -11,7 +11,7 @@ import pytest
 from vitnotes.analysis.request import AnalysisRequest
 from vitnotes.analysis.structure import profile_structure
 from vitnotes.obsidian.vault import Vault
-from vitnotes.pipeline import fill_note
+from vitnotes.pipeline import FillOptions, fill_note
 from vitnotes.render.markdown import RenderContext, render_sections
 from vitnotes.sections import applicable, names, structural_names
 
@@ -92,3 +92,29 @@ def test_defaults_follow_the_model_in_a_filled_note(vault):
         assert f"vitnotes:begin {present} " in text, present
     assert text.count("`resnet18` · input 224×224") == 1
     assert "drawing figures" not in result.message
+
+
+def test_an_edited_region_that_the_model_outgrew_is_marked_outside_it(vault):
+    note = vault / "Papers" / "Tiny.md"
+    head = "---\nvitnotes: {model: vit_tiny_patch16_224, img_size: 224, model_kwargs: {depth: 2}, sections: [patch, block]}\n---\n"
+    note.write_text(head + "# Tiny\n", encoding="utf-8")
+    assert fill_note(note).status == "filled"
+    text = note.read_text(encoding="utf-8")
+    edited = text.replace("- **P = 16**", "- **P = 16** (my note: sixteen!)")
+    note.write_text(edited, encoding="utf-8")
+    # Same model: the edit is kept and nothing is stale.
+    assert fill_note(note).status == "unchanged" and note.read_text(encoding="utf-8") == edited
+    # The model changes: the block region is redone, the edited patch region is kept and marked.
+    note.write_text(edited.replace("img_size: 224", "img_size: 112"), encoding="utf-8")
+    result = fill_note(note)
+    assert result.status == "filled" and result.kept_edited == ["patch"]
+    marked = note.read_text(encoding="utf-8")
+    region = edited.split("<!-- vitnotes:begin patch", 1)[1].split("<!-- vitnotes:end patch -->", 1)[0]
+    assert region in marked  # the user's text inside the region, byte for byte
+    mark = [line for line in marked.split("\n") if "[!warning] vitnotes: `patch` below is out of date" in line]
+    assert len(mark) == 1 and "vitnotes fill --force" in mark[0]
+    assert marked.split("\n")[marked.split("\n").index(mark[0]) + 1].startswith("<!-- vitnotes:begin patch")
+    assert fill_note(note).status == "unchanged"  # idempotent
+    assert fill_note(note, FillOptions(force=True)).status == "filled"
+    forced = note.read_text(encoding="utf-8")
+    assert "out of date" not in forced and "sixteen" not in forced

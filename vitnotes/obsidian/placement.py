@@ -158,11 +158,25 @@ def _check_not_in_code(sc: Scan, pos: int) -> None:
         )
 
 
-def _vitnotes_section(sc: Scan) -> tuple[int, list[str]]:
+def is_vitnotes_heading(content: str) -> bool:
+    """``## vitnotes`` (older notes) or ``## vitnotes: <what it holds>``."""
+    text = content.strip(" \t")
+    return text == HEADING or text.startswith(HEADING + ": ")
+
+
+def heading_for(names: Sequence[str]) -> str:
+    """The heading a new ``## vitnotes`` section gets: it names what goes under it."""
+    from vitnotes.sections import is_section, get
+
+    titles = [get(n).title or n if is_section(n) else n for n in names]
+    return f"{HEADING}: {', '.join(titles)}" if titles else HEADING
+
+
+def _vitnotes_section(sc: Scan, names: Sequence[str] = ()) -> tuple[int, list[str]]:
     """Insertion index at the end of the ``## vitnotes`` section, and the lines to put first."""
     lines = sc.lines
     for h in range(len(lines)):
-        if sc.plain(h) and lines[h].content.strip(" \t") == HEADING:
+        if sc.plain(h) and is_vitnotes_heading(lines[h].content):
             last, j = h, h + 1
             while j < len(lines):
                 level = _heading_level(lines[j].content)
@@ -173,7 +187,7 @@ def _vitnotes_section(sc: Scan) -> tuple[int, list[str]]:
                 j += 1
             return last + 1, []
     head = [""] if lines and not is_blank(lines[-1].content) else []
-    return len(lines), head + [HEADING]
+    return len(lines), head + [heading_for(names)]
 
 
 def plan(
@@ -193,7 +207,7 @@ def plan(
         rows.extend(region_lines(name, sections[name], indent))
         got.append(name)
     if leftovers:
-        pos, rows = _vitnotes_section(sc)
+        pos, rows = _vitnotes_section(sc, leftovers)
         _check_not_in_code(sc, pos)
         for name in leftovers:
             rows += [""] + region_lines(name, sections[name], "")

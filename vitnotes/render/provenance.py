@@ -34,8 +34,8 @@ def weights_short(report: Report) -> str:
         return ""
     if w.kind == "random":
         return "random init" + (f" (seed {w.seed})" if w.seed is not None else "")
-    name = getattr(w, "hub_id", "") or (Path(w.source).name if w.kind == "file" else w.source) or w.kind
-    extra = [f"rev {str(getattr(w, 'revision', ''))[:8]}"] if getattr(w, "revision", "") else []
+    name = w.checkpoint or w.hub_id or (Path(w.source).name if w.kind == "file" else w.source) or w.kind
+    extra = [f"rev {w.revision[:8]}"] if w.revision else []
     if w.sha256:
         extra.append(f"sha256 {w.sha256[:8]}")
     return f"weights {name}" + (f" ({', '.join(extra)})" if extra else "")

@@ -49,6 +49,7 @@ class Section:
     ``report_field``  the Report attribute holding the figure's numbers; the figure is drawn only
                  when it is set (None: drawn whenever ``draw`` is set).
     ``applies``  whether the section belongs in a default note for this model (default: always).
+    ``title``    what it shows in a few words, e.g. "attention rollout" (default: its name).
     """
 
     name: str
@@ -59,6 +60,7 @@ class Section:
     draw: Optional[FigureDrawer] = None
     report_field: Optional[str] = None
     applies: Callable[["Report"], bool] = always
+    title: str = ""  # what it shows, in a few words (the heading of the sections with no question names them)
 
     def __post_init__(self) -> None:
         unknown = set(self.needs) - set(FACTS)

@@ -73,4 +73,5 @@ def _merged(rows):
 SECTION = Section(
     name="block", order=70, needs=("structure",), view=view,
     anchors=("**Basic Block:**", "Basic Block"), applies=has_block,
+    title="basic block",
 )

@@ -41,4 +41,5 @@ def _stem_rows(report: Report) -> int:
 SECTION = Section(
     name="card", order=10, needs=("structure",), view=view,
     anchors=("[Paper Study]", "re:^# "),
+    title="model card",
 )

@@ -25,4 +25,5 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 SECTION = Section(
     name="cls", order=80, needs=("structure",), view=view,
     anchors=("**为什么需要 [CLS] Token", "[CLS] Token"), applies=has_tokens,
+    title="[CLS] token",
 )

@@ -111,4 +111,5 @@ def _stage_group(report: Report, inside) -> dict[str, Any]:
 SECTION = Section(
     name="diagram", order=100, needs=("structure",), view=view,
     anchors=("**模型结构图：**", "模型结构图：", "模型结构图"), applies=has_stages,
+    title="diagram",
 )

@@ -23,4 +23,5 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 SECTION = Section(
     name="downsampling", order=60, needs=("structure",), view=view,
     anchors=("**降采样:**", "降采样", "Downsampling"), applies=knows_downsampling,
+    title="down-sampling",
 )

@@ -32,4 +32,5 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 SECTION = Section(
     name="equations", order=90, needs=("structure",), view=view,
     anchors=("**核心公式：**", "核心公式"), applies=global_attention,
+    title="equations",
 )

@@ -48,4 +48,5 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 SECTION = Section(
     name="flops", order=40, needs=("structure", "scaling"), view=view,
     anchors=("**性能指标:**", "性能指标", "FLOPs"),
+    title="MACs",
 )

@@ -61,4 +61,5 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 SECTION = Section(
     name="heads", order=110, needs=("structure",), view=view,
     anchors=("MHA和MHSA中的可学习参数", "可学习参数"), applies=has_heads,
+    title="attention heads",
 )

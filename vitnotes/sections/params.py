@@ -60,4 +60,5 @@ def _shapes_text(shapes: list[list[int]]) -> str:
 SECTION = Section(
     name="params", order=30, needs=("structure",), view=view,
     anchors=("**性能指标:**", "性能指标", "Params"),
+    title="parameters",
 )

@@ -26,4 +26,5 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 SECTION = Section(
     name="patch", order=50, needs=("structure",), view=view,
     anchors=("**Patch Size 是多少", "Patch Size"), applies=has_patches,
+    title="patch size",
 )

@@ -37,4 +37,5 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
 SECTION = Section(
     name="shapes", order=20, needs=("structure",), view=view,
     anchors=("**张量变化 (Tensor Shapes", "张量变化 (Tensor Shapes", "张量变化", "Tensor Shapes"),
+    title="tensor shapes",
 )
