@@ -72,7 +72,7 @@ def test_each_section_lands_under_its_question(filled):
         assert lines[r.end + 1].startswith(below), name
         assert lines[r.begin + 1] == "", "a blank line after the begin marker lets tables render"
     # Sections without a question in the template go under one "## vitnotes" heading at the end, in order.
-    named = f"{HEADING}: position-embedding similarity, patch-embedding filters, attention rollout"
+    named = f"{HEADING}: position embedding, filters, rollout"
     heading = lines.index(named)  # the heading names what it holds
     assert sum(line.startswith(HEADING) for line in lines) == 1
     tail = [r.name for r in find_regions(result.text) if r.begin > heading]

@@ -57,8 +57,14 @@ def _joined(rows) -> list[dict[str, Any]]:
     return [{"label": " → ".join(_short_stage(r.stage) for r in rows), "shape": rows[-1].shape}] if rows else []
 
 
+# Outer steps as a diagram node says them (the shape table keeps the full names).
+_NODE = {"patch projection": "patchify", "patch tokens": "flatten", "with prefix tokens": "+ [CLS]",
+         "+ position embedding": "+ E_pos", "pooled feature": "pool", "final norm": "LN"}
+
+
 def _short_stage(stage: str) -> str:
-    return stage[len("block: "):] if stage.startswith("block: ") else stage
+    stage = stage[len("block: "):] if stage.startswith("block: ") else stage
+    return _NODE.get(stage, stage)
 
 
 def _step(report: Report, row) -> str:
@@ -104,7 +110,7 @@ def _block_group(report: Report, container, inner) -> dict[str, Any]:
 
 def _stage_group(report: Report, inside) -> dict[str, Any]:
     depth = {h.name: h.depth for h in report.shapes.hierarchy}
-    steps = [f"{r.module} ×{depth.get(r.module, '?')}\n{r.shape.removeprefix('B×')}" for r in inside]
+    steps = [f"stage {k} ×{depth.get(r.module, '?')}\n{r.shape.removeprefix('B×')}" for k, r in enumerate(inside, 1)]
     return {"title": f"{len(inside)} stages", "steps": steps, "shape": inside[-1].shape, "residuals": []}
 
 
