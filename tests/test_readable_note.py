@@ -13,7 +13,7 @@ from vitnotes.analysis.structure import profile_structure
 from vitnotes.obsidian.vault import Vault
 from vitnotes.pipeline import FillOptions, fill_note
 from vitnotes.render.markdown import RenderContext, render_sections
-from vitnotes.sections import applicable, names, structural_names
+from vitnotes.sections import applicable, structural_names
 
 from test_family_sweep import FAMILIES
 
@@ -96,7 +96,8 @@ def test_defaults_follow_the_model_in_a_filled_note(vault):
 
 def test_an_edited_region_that_the_model_outgrew_is_marked_outside_it(vault):
     note = vault / "Papers" / "Tiny.md"
-    head = "---\nvitnotes: {model: vit_tiny_patch16_224, img_size: 224, model_kwargs: {depth: 2}, sections: [patch, block]}\n---\n"
+    head = ("---\nvitnotes: {model: vit_tiny_patch16_224, img_size: 224, model_kwargs: {depth: 2}, "
+            "sections: [patch, block]}\n---\n")
     note.write_text(head + "# Tiny\n", encoding="utf-8")
     assert fill_note(note).status == "filled"
     text = note.read_text(encoding="utf-8")

@@ -48,7 +48,7 @@ def _step(stage: str, module: str) -> str:
 def _common_prefix(modules: list[str]) -> str:
     """``blocks.0.`` for ``blocks.0.norm1``, ``blocks.0.attn.qkv``…: said once above the table."""
     parts = [m.split(".") for m in modules if m]
-    common = []
+    common: list[str] = []
     for level in zip(*parts):
         if len(set(level)) != 1 or not level[0].isdigit() and common and common[-1].isdigit():
             break
@@ -60,7 +60,7 @@ def _common_prefix(modules: list[str]) -> str:
 
 def _merged(rows):
     """Q, K and V per head share one row: same shape, same note."""
-    out = []
+    out: list = []
     for r in rows:
         last = out[-1] if out else None
         if last is not None and last.shape == r.shape and last.note == r.note and r.stage.endswith(" per head"):
