@@ -315,7 +315,7 @@ def test_output_hygiene(vit_b, resnet):
             assert text[0] not in " \t\n", section
             assert all(line == line.rstrip() for line in text.split("\n")), section
             if section == "code":  # Python's None is part of the listed source code, not a missing value
-                text = re.sub(r"```python\n.*?\n```|`[^`\n]*`", "", text, flags=re.S)
+                text = re.sub(r"(?:> )?```python\n.*?\n(?:> )?```|`[^`\n]*`", "", text, flags=re.S)
             assert not re.search(r"\bNone\b", text), (section, text)
 
 
