@@ -696,3 +696,13 @@ def test_a_section_whose_anchor_markdown_renders_as_code_goes_to_the_end():
     assert sorted(r.name for r in find_regions(result.text)) == ["patch", "shapes"]
     assert result.text.startswith(text)  # the user's text untouched, the regions after it
     assert merge(result.text, {"patch": "16 px", "shapes": ""}, anchors).text == result.text
+
+
+def test_a_fence_left_open_inside_a_region_does_not_hide_the_regions_after_it():
+    """Hypothesis' second counterexample: a region body with an unclosed ``` (generated text is
+    opaque to the scanner) must not turn the indented regions placed after it into code."""
+    text = "## vitnotes\n## Heading\n- [ ] **Patch Size 是多少？**\n    0"
+    secs = {"shapes": "```mermaid", "patch": "", "eq": "```"}
+    result = merge(text, secs, {"patch": ["Patch Size"]})
+    assert sorted(r.name for r in find_regions(result.text)) == sorted(secs)
+    assert merge(result.text, secs, {"patch": ["Patch Size"]}).text == result.text

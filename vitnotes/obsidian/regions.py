@@ -171,8 +171,21 @@ class _TextMarkers:
         if self.comments is None:
             from vitnotes.obsidian.commonmark import comment_lines
 
-            self.comments = comment_lines([ln.content for ln in self.lines], self.fm)
+            self.comments = comment_lines(self._opaque_regions(), self.fm)
         return i not in self.comments
+
+    def _opaque_regions(self) -> list[str]:
+        """The lines with every region's body blanked: generated text (a fence in it, say) must not
+        change how CommonMark reads the user's lines after it, as it does not for the scanner."""
+        rows, inside = [], False
+        for ln in self.lines:
+            if inside:
+                inside = not _END.match(ln.content)
+                rows.append(ln.content if not inside else "")
+            else:
+                inside = bool(_BEGIN.match(ln.content))
+                rows.append(ln.content)
+        return rows
 
 
 _Open = tuple[str, "str | None", int, str]  # an open region: name, sha, begin line, indent
