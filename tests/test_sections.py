@@ -30,16 +30,19 @@ def test_every_section_has_its_template_and_a_unique_order():
 
 def test_the_existing_sections_in_their_default_order():
     assert sections.names() == (
-        "card", "shapes", "params", "accuracy", "flops", "patch", "downsampling", "block", "cls", "equations",
-        "code", "diagram", "heads", "attention_distance", "pos_embed", "filters", "rollout",
+        "card", "shapes", "params", "accuracy", "flops", "memory", "training", "speed", "patch", "downsampling",
+        "block", "cls", "equations", "code", "diagram", "heads", "attention_distance", "pos_embed", "filters",
+        "rollout",
     )
+    assert sections.default_names() == tuple(n for n in sections.names() if n != "speed")  # speed is opt-in
     assert sections.figure_sections() == ("attention_distance", "pos_embed", "filters", "rollout")
-    assert sections.structural_names() == sections.names()[:13]
+    assert sections.structural_names() == sections.default_names()[:15]
 
 
 def test_facts_follow_the_sections():
     assert sections.facts(["card", "shapes"]) == {"structure"}
-    assert sections.facts(["flops"]) == {"structure", "scaling"}
+    assert sections.facts(["flops"]) == {"structure", "scaling", "deploy"}
+    assert sections.facts(["memory"]) == {"structure", "memory", "training"}  # memory needs the saved activations
     assert sections.facts(["rollout"]) == {"forward", "weights"}  # a forward runs the loaded model
     assert AnalysisRequest("m", sections=("pos_embed",)).needs_weights
     assert not AnalysisRequest("m", sections=("pos_embed",)).needs_forward

@@ -83,6 +83,30 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measured latency and throughput of one model on this machine (the `speed` section's numbers)."""
+    from vitnotes.analysis.speed import measure_speed
+    from vitnotes.render.terminal import format_speed
+    from vitnotes.spec import check_model_kwargs
+
+    check_model_kwargs(args.kwargs, key="--kwargs")
+    if args.batch < 1 or args.runs < 1 or args.warmup < 0:
+        raise VitnotesError("--batch and --runs must be at least 1, --warmup at least 0")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    speed = measure_speed(args.model, args.img_size, args.kwargs, device=args.device, dtype=args.dtype,
+                          batch=args.batch, runs=args.runs, warmup=args.warmup, progress=not args.quiet)
+    if args.json:
+        import dataclasses
+
+        print(json.dumps(dataclasses.asdict(speed), indent=2))
+        return 0
+    print(format_speed(speed))
+    return 0
+
+
 def cmd_fill(args: argparse.Namespace) -> int:
     from vitnotes.fill_io import JsonEvents, note_paths
     from vitnotes.pipeline import FillOptions, fill_note
@@ -187,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vitnotes {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_profile(sub)
+    _add_bench(sub)
     _add_fill(sub)
     _add_small_commands(sub)
 
@@ -216,6 +241,23 @@ def _add_profile(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the Report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_profile)
+
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="measure a model's latency and throughput on this machine")
+    p.add_argument("model", help="a timm model name, e.g. vit_base_patch16_224")
+    p.add_argument("--img-size", type=int, default=None, help="input resolution (ViTs, Swin, …)")
+    p.add_argument("--kwargs", type=_json_arg, default={}, help="JSON object of timm model kwargs")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
+    p.add_argument("--batch", type=int, default=16, help="throughput batch size (latency is batch 1)")
+    p.add_argument("--runs", type=int, default=10, help="timed runs per batch size (median reported)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs first")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--json", action="store_true", help="print the measurement as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_bench)
 
 
 def _add_fill(sub) -> None:

@@ -38,7 +38,7 @@ class NoteSpec:
     pretrained: bool = False
     images: Optional[Path] = None
     num_images: int = 16
-    sections: tuple[str, ...] = field(default_factory=registry.names)
+    sections: tuple[str, ...] = field(default_factory=registry.default_names)
     properties: bool = True  # write the vn_ frontmatter properties (render/properties.py)
     sections_explicit: bool = False  # listed in the note or the vault config; else the model's defaults apply
 
@@ -227,7 +227,7 @@ def build_spec(
         raise SpecError("vitnotes.model must be a timm model name", "e.g. vit_base_patch16_224")
 
     known = registry.names()
-    sections = merged.get("sections", known)
+    sections = merged.get("sections", registry.default_names())
     if isinstance(sections, str):
         sections = [s.strip() for s in sections.split(",")]
     if not isinstance(sections, (list, tuple)) or not sections:

@@ -27,7 +27,7 @@ def analyze(req: AnalysisRequest, progress: Progress = None, on_idle: Optional[C
     (the fill pipeline imports its figure renderer there).
     """
     if req.needs_weights and "torch" not in sys.modules:
-        return _analyze_with_worker(req, progress, on_idle)
+        return _add_speed(_analyze_with_worker(req, progress, on_idle), req, progress)
     from vitnotes.analysis.structure import profile_structure
 
     report = profile_structure(req, progress=progress)
@@ -36,6 +36,19 @@ def analyze(req: AnalysisRequest, progress: Progress = None, on_idle: Optional[C
         from vitnotes.analysis.figures_data import add_figure_data
 
         add_figure_data(report, req, progress=progress)
+    return _add_speed(report, req, progress)
+
+
+def _add_speed(report: Report, req: AnalysisRequest, progress: Progress) -> Report:
+    """The opt-in `speed` section: real timed runs, after everything else (never by default)."""
+    if "speed" not in req.facts:
+        return report
+    from vitnotes.analysis.speed import measure_speed
+
+    if progress:
+        progress(f"timing {req.model} on {req.speed_device} (batch 1 and {req.speed_batch})")
+    report.speed = measure_speed(req.model, req.img_size, req.model_kwargs, device=req.speed_device,
+                                 batch=req.speed_batch)
     return report
 
 

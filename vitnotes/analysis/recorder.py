@@ -74,6 +74,24 @@ def _input_elems(args: tuple, kwargs: dict, out: Any) -> int:
     return args[0].numel()
 
 
+def _conv_backward_macs(args: tuple, kwargs: dict, out: Any) -> int:
+    """convolution_backward(grad_out, input, weight, …, groups, output_mask): the input gradient
+    and the weight gradient each cost what the forward conv cost (the bias gradient is a sum).
+    Hand-written because torch's conv_backward_flop ignores ``groups`` for the weight gradient
+    (9× too much for a 3×3 depth-wise conv)."""
+    grad_out, x, w = args[0], args[1], args[2]
+    transposed, mask = args[7], args[10]
+    forward = _fc.conv_flop_count(list(x.shape), list(w.shape), list(grad_out.shape), transposed) // 2
+    return forward * (int(bool(mask[0])) + int(bool(mask[1])))
+
+
+def _sdpa_backward_macs(args: tuple, kwargs: dict, out: Any) -> int:
+    """The CPU flash kernel's backward (grad_out, query, key, value, …), by torch's formula for the
+    CUDA attention backwards (which has no entry for this kernel)."""
+    grad_out, q, k, v = args[:4]
+    return _fc.sdpa_backward_flop_count(grad_out.shape, q.shape, k.shape, v.shape) // 2
+
+
 def _rnn_macs(args: tuple, kwargs: dict, out: Any) -> int:
     """Fused recurrent kernels (``mkldnn_rnn_layer``: input, W_ih, W_hh, b_ih, b_hh, …;
     ``_cudnn_rnn``: input, [weights], …): each 2-D weight (W_ih 4H×I, W_hh 4H×H, a projection)
@@ -94,6 +112,7 @@ class Rule:
     ops: frozenset = frozenset()
     macs: Optional[Callable[[tuple, dict, Any], int]] = None  # (args, kwargs, out) -> MACs; None = torch's
     counted: bool = True
+    backward: bool = False  # a backward-pass op (the training section's count, not the forward's)
 
 
 _SDPA_OPS = frozenset({
@@ -105,7 +124,7 @@ _SDPA_OPS = frozenset({
 })
 _MATMUL_OPS = frozenset({aten.mm, aten.addmm, aten.bmm, aten.baddbmm, aten._scaled_mm})
 _CONV_OPS = frozenset({aten.convolution, aten._convolution, aten.convolution_overrideable,
-                       aten.cudnn_convolution, aten._slow_conv2d_forward, aten.convolution_backward})
+                       aten.cudnn_convolution, aten._slow_conv2d_forward})
 _POOL_OPS = frozenset({aten._adaptive_avg_pool2d, aten.mean, aten.amax, aten.amin})
 _RNN_OPS = frozenset({aten.mkldnn_rnn_layer, aten._cudnn_rnn})
 
@@ -114,10 +133,16 @@ _RNN_OPS = frozenset({aten.mkldnn_rnn_layer, aten._cudnn_rnn})
 # the reductions a 1×1 adaptive pool lowers to). The note's "counted / not counted" lists
 # (COUNTED / NOT_COUNTED below) are generated from this table, so they cannot drift from it.
 RULES: tuple[Rule, ...] = (
-    Rule("convolution", "convolution (batch·K·out spatial, bias not counted; its backward too)", _CONV_OPS),
+    Rule("convolution", "convolution (batch·K·out spatial, bias not counted)", _CONV_OPS),
+    Rule("convolution", "backward of a convolution: the forward's MACs once per gradient (input, weight)",
+         frozenset({aten.convolution_backward}), _conv_backward_macs, backward=True),
     Rule("linear", "linear / matmul / bmm (m·n·k)", _MATMUL_OPS),
     Rule("attention matmul", "attention matmuls QKᵀ and AV, fused SDPA kernels included", _SDPA_OPS,
          _on_args(_sdpa_macs)),
+    Rule("attention matmul", "backward of fused attention: 2.5× the forward's QKᵀ + AV (QKᵀ recomputed, "
+         "then dV, dP, dQ, dK)",
+         frozenset({aten._scaled_dot_product_flash_attention_for_cpu_backward}), _sdpa_backward_macs,
+         backward=True),
     Rule("norm", "layer/group norm (5 per element with affine, 4 without)",
          frozenset({aten.native_layer_norm}), _on_args(_norm(2))),  # (input, normalized_shape, weight, bias, eps)
     Rule("norm", "layer/group norm (5 per element with affine, 4 without)",
@@ -154,7 +179,8 @@ def _unique(texts) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-COUNTED = _unique(r.text for r in RULES if r.counted)
+COUNTED = _unique(r.text for r in RULES if r.counted and not r.backward)
+BACKWARD_COUNTED = _unique(r.text for r in RULES if r.counted and r.backward)
 NOT_COUNTED = _unique(r.text for r in RULES if not r.counted)
 
 
@@ -204,7 +230,34 @@ def op_macs(func: Any, args: tuple, kwargs: dict, out: Any) -> tuple[int, int]:
     return 0, 0
 
 
-class Recorder(TorchDispatchMode):
+class MacCounter(TorchDispatchMode):
+    """Total MACs of whatever runs under it (a forward, a backward), without module attribution.
+
+    Counting happens at the outermost op only: the mode is popped while an op runs, and a depth
+    guard covers anything that re-enters, so a decomposed addmm → mm is never counted twice.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.macs = 0
+        self._depth = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        self._depth += 1
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            self._depth -= 1
+        if not self._depth:  # nested inside an op we already count: the outer op owns its MACs
+            self._count(func, args, kwargs, out)
+        return out
+
+    def _count(self, func, args: tuple, kwargs: dict, out: Any) -> None:
+        self.macs += op_macs(func, args, kwargs, out)[0]
+
+
+class Recorder(MacCounter):
     """Record every aten op with the innermost module it ran in (use inside ``record``)."""
 
     def __init__(self, tracker: ModuleTracker, root: str, kinds: dict[str, str],
@@ -215,7 +268,6 @@ class Recorder(TorchDispatchMode):
         self.kinds = kinds  # module path -> class name, to tell linear from attention matmul
         self.keep_ops = keep_ops
         self.recording = Recording()
-        self._depth = 0
 
     def _module(self) -> str:
         inner = max(self.tracker.parents, key=lambda p: (p.count("."), len(p)))
@@ -223,15 +275,7 @@ class Recorder(TorchDispatchMode):
             return ""
         return inner[len(self.root) + 1:] if inner.startswith(self.root + ".") else inner
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        self._depth += 1
-        try:
-            out = func(*args, **kwargs)
-        finally:
-            self._depth -= 1
-        if self._depth:  # nested inside an op we already count: the outer op owns its MACs
-            return out
+    def _count(self, func, args: tuple, kwargs: dict, out: Any) -> None:
         macs, acts = op_macs(func, args, kwargs, out)
         if macs or self.keep_ops:
             module = self._module()
@@ -247,7 +291,6 @@ class Recorder(TorchDispatchMode):
                 macs=macs,
                 activations=acts,
             ))
-        return out
 
     def _kind(self, packet: Any, module: str) -> str:
         cls = self.kinds.get(module, "")
@@ -255,7 +298,7 @@ class Recorder(TorchDispatchMode):
             return "recurrent"
         if packet in _SDPA_OPS:
             return "attention matmul"
-        if packet in _CONV_OPS:
+        if packet in _CONV_OPS or packet is aten.convolution_backward:
             return "convolution"
         if packet in _MATMUL_OPS:
             if cls.endswith("Linear") or packet is aten.addmm:

@@ -17,8 +17,9 @@ from typing import Any, Literal, Optional, Union
 
 # 2: stems that patchify (Mixer, ConvNeXt, hybrids), position info from the modules, window steps;
 # 3: checkpoint provenance, published accuracy, weights_error;
-# 4: ShapeRow.residual / in_block (facts the diagram and the shape table read).
-SCHEMA = 4
+# 4: ShapeRow.residual / in_block (facts the diagram and the shape table read);
+# 5: global pooling and fused LSTMs counted; deploy, memory, training, speed.
+SCHEMA = 5
 
 MacsBackend = Literal["dispatch", "fvcore"]
 WeightsKind = Literal["random", "file", "hf-cache"]
@@ -299,6 +300,68 @@ class CodeFacts:
 
 
 @dataclass
+class DeployForm:
+    """The re-parameterised (deployed) form of a model timm can fuse (RepVGG, MobileOne, FastViT…)."""
+
+    params: int
+    macs: int  # batch 1, same convention as Macs.total
+    device: str = "meta"  # where the fusion ran: "meta" (structure only) or "cpu" (random-init copy)
+    fused: list[str] = field(default_factory=list)  # module classes fused, e.g. ["MobileOneBlock×13"]
+
+
+@dataclass
+class Memory:
+    """Memory at ``batch`` images of the note's resolution, from the meta-device tensors (bytes)."""
+
+    batch: int
+    params: int  # parameter count the weight bytes are for
+    weights: dict[str, int] = field(default_factory=dict)  # dtype -> bytes of the parameters: fp32, bf16, int8
+    buffers: int = 0  # BatchNorm running stats, relative-position indices… (fp32 bytes)
+    forward_peak: int = 0  # most op outputs alive at once in a no-grad fp32 forward (input included)
+    inference_peak: int = 0  # fp32 weights + buffers + forward_peak
+    saved_activations: int = 0  # tensors autograd saves for backward in a training-mode fp32 forward
+    training: int = 0  # fp32 weights + grads + AdamW's two moments + buffers + saved_activations
+
+
+@dataclass
+class TrainingCost:
+    """MACs of one training step, counted on meta through a real backward pass (per image)."""
+
+    forward_macs: int  # training-mode forward (batch norm uses batch statistics)
+    backward_macs: int  # the backward ops autograd actually ran (no input gradient for the image)
+    images_per_epoch: int = 1_281_167  # ImageNet-1k train split
+    batch: int = 2  # batch the pass ran at; MACs are divided back to one image
+
+
+@dataclass
+class SpeedRun:
+    batch: int
+    median_ms: float  # per batch
+    runs: int
+    min_ms: float = 0.0
+    max_ms: float = 0.0
+
+    @property
+    def images_per_s(self) -> float:
+        return 1000.0 * self.batch / self.median_ms if self.median_ms else 0.0
+
+
+@dataclass
+class Speed:
+    """Measured latency and throughput on the user's machine (opt-in: it takes time)."""
+
+    device: str  # "cpu" or e.g. "cuda (NVIDIA H200)"
+    dtype: str  # "float32", "bfloat16"
+    threads: int  # torch.get_num_threads() during the runs
+    warmup: int
+    latency: Optional[SpeedRun] = None  # batch 1
+    throughput: Optional[SpeedRun] = None  # batch N
+    img_size: Optional[list[int]] = None
+    torch: str = ""
+    deployed: bool = False  # timed after timm.models.reparameterize_model (the form that ships)
+
+
+@dataclass
 class Report:
     model: str
     card: Card
@@ -320,6 +383,10 @@ class Report:
     weights_error: str = ""  # the weights could not be loaded: one line (problem — fix); structure still filled
     accuracy: Optional[PublishedAccuracy] = None  # timm's published ImageNet results for the checkpoint
     code: Optional[CodeFacts] = None  # the model's own forward() code (section `code`)
+    deploy: Optional[DeployForm] = None  # models timm can re-parameterise only
+    memory: Optional[Memory] = None
+    training: Optional[TrainingCost] = None
+    speed: Optional[Speed] = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

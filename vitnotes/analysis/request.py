@@ -28,7 +28,7 @@ class AnalysisRequest:
     model: str
     img_size: Optional[int] = None
     model_kwargs: dict[str, Any] = field(default_factory=dict)
-    sections: tuple[str, ...] = field(default_factory=registry.names)
+    sections: tuple[str, ...] = field(default_factory=registry.default_names)
     weights: Optional[str] = None  # absolute path to a local checkpoint
     pretrained: bool = False  # timm's checkpoint for `model` (arch.tag, or the default tag): HF cache, else downloaded once
     images: Optional[str] = None  # absolute path to a folder of images
@@ -37,6 +37,9 @@ class AnalysisRequest:
     flops_backend: MacsBackend = "dispatch"  # or "fvcore" (cross-check, real CPU tensors)
     seed: int = 0
     scaling_sizes: tuple[int, ...] = (224, 384, 512)
+    batch_size: int = 32  # B of the memory section (and of the training step the memory needs)
+    speed_batch: int = 16  # the throughput batch of the speed section
+    speed_device: str = "cpu"  # "cpu" or "cuda"
 
     @property
     def facts(self) -> frozenset[Fact]:

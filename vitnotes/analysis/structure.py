@@ -78,11 +78,16 @@ def profile_structure(req: AnalysisRequest, progress: Progress = None) -> Report
         macs.total = total
         macs.backend = "fvcore"
         macs.by_op = [MacRow(k, v) for k, v in sorted(by_op.items(), key=lambda kv: -kv[1])]
-    return Report(
+    report = Report(
         model=req.model, card=card, params=params, macs=macs, shapes=shapes,
         img_size=req.img_size, model_kwargs=dict(req.model_kwargs), versions=versions(req),
         scaling=scaling, code=code, unavailable=unavailable,
     )
+    if {"deploy", "training", "memory"} & req.facts:
+        from vitnotes.analysis.performance import add_performance
+
+        add_performance(report, req, model, chw, say)
+    return report
 
 
 def versions(req: AnalysisRequest) -> dict[str, str]:

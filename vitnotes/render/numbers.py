@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Iterable, Optional, Sequence
 
-_UNITS = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
+_UNITS = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
+_BYTE_UNITS = ((2 ** 40, "TiB"), (2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB"))
 
 
 def fmt_int(n: int) -> str:
@@ -34,6 +35,19 @@ def fmt_params(n: int) -> str:
 def fmt_macs(macs: int, digits: int = 2) -> str:
     """``17_581_000_000`` -> ``17.58 G MACs (35.16 G FLOPs)``: FLOPs = 2 × MACs, each rounded once."""
     return f"{si(macs, digits)} MACs ({si(2 * macs, digits)} FLOPs)"
+
+
+def fmt_bytes(n: int) -> str:
+    """Memory in binary units, as GPU tools show it: ``343932928`` -> ``328.0 MiB``."""
+    for scale, unit in _BYTE_UNITS:
+        if round(n / scale, 1) >= 1:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def fmt_ms(ms: float) -> str:
+    """``12.345`` -> ``12.3 ms``; under 1 ms with two decimals."""
+    return f"{ms:.2f} ms" if ms < 1 else f"{ms:.1f} ms"
 
 
 def fmt_pct(x: Optional[float], digits: int = 1) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Optional, Sequence
 
-from vitnotes.analysis.report import Report
+from vitnotes.analysis.report import Report, Speed
 from vitnotes.render.numbers import fmt_int, fmt_macs, fmt_params, fmt_pct, si
 from vitnotes.render.stages import stage_label
 
@@ -141,8 +141,55 @@ def _figure_summary(title: str, field: str):
     return show
 
 
+def _deploy(report: Report) -> str:
+    d = report.deploy
+    if d is None:
+        return ""
+    return _section("Deployed form (re-parameterised; what the paper and timm's tables quote)",
+                    f"params {fmt_params(d.params)}\nMACs   {fmt_macs(d.macs)}\nfused  {', '.join(d.fused)}")
+
+
+def _training(report: Report) -> str:
+    from vitnotes.sections import training
+
+    v = training.view(report, None)
+    if v["why"]:
+        return _section("Training cost", v["why"])
+    return _section(f"Training cost ({v['ratio']}× the forward)",
+                    text_table(["pass", "per image", f"per epoch ({v['images']} images)"],
+                               [[c.strip("*") for c in r] for r in v["rows"]], right="12"))
+
+
+def _memory(report: Report) -> str:
+    from vitnotes.sections import memory
+
+    v = memory.view(report, None)
+    if v["why"]:
+        return _section("Memory", v["why"])
+    rows = [("weights", v["weights"]), ("forward activations (peak)", v["forward_peak"]),
+            ("inference peak", v["inference_peak"]), ("saved for backward", v["saved"]),
+            ("training (AdamW, fp32)", v["training"])]
+    return _section(f"Memory at batch {v['batch']} (fp32 activations)", text_table(["", ""], rows))
+
+
+def _speed(report: Report) -> str:
+    return format_speed(report.speed) if report.speed is not None else ""
+
+
+def format_speed(measured: Speed) -> str:
+    """The `vitnotes bench` output: the speed section's numbers as a plain table."""
+    from vitnotes.sections.speed import speed_view
+
+    v = speed_view(measured)
+    title = f"Speed on {v['device']} ({v['dtype']}, {v['threads']} threads, {v['size']}" + \
+        (f", {v['form']} form)" if v["form"] else ")")
+    table = text_table(["", "batch", "median", "images/s", "min – max", "runs"], v["rows"], right="12345")
+    return _section(title, table + f"\n({v['warmup']} warm-up runs, then the median of the timed runs)")
+
+
 SECTIONS = {
-    "card": _card, "params": _params, "flops": _macs, "shapes": _shapes, "downsampling": _downsampling,
+    "card": _card, "params": _params, "flops": _macs, "deploy": _deploy, "memory": _memory,
+    "training": _training, "speed": _speed, "shapes": _shapes, "downsampling": _downsampling,
     "block": _block, "attention_distance": _attention_distance,
     "pos_embed": _figure_summary("Position-embedding similarity", "pos_embed"),
     "filters": _figure_summary("Patch-embedding filters", "filters"),
@@ -155,5 +202,7 @@ def format_report(report: Report, sections: Optional[Sequence[str]] = None) -> s
     wanted = list(sections) if sections else ["card", "params", "flops", "shapes", "downsampling", "block"]
     if "heads" in wanted and "params" not in wanted:
         wanted.append("params")  # the per-head matrices are printed with the parameters
+    if {"params", "flops"} & set(wanted):
+        wanted.append("deploy")  # the deployed form's numbers go with the training form's
     out = [SECTIONS[name](report) for name in SECTIONS if name in wanted]
     return "\n\n".join(o for o in out if o) + "\n"

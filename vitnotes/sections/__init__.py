@@ -59,7 +59,7 @@ from typing import Iterable, Optional
 from vitnotes.sections._section import FACTS, Fact, Section
 
 __all__ = [
-    "FACTS", "Fact", "Section", "registry", "get", "names", "facts", "needing", "figure_sections",
+    "FACTS", "Fact", "Section", "registry", "get", "names", "default_names", "facts", "needing", "figure_sections",
     "figure_fields", "default_anchors", "is_section", "applicable",
 ]
 
@@ -99,9 +99,14 @@ def names(fact: Optional[Fact] = None) -> tuple[str, ...]:
     return tuple(s.name for s in registry().values() if fact is None or fact in s.needs)
 
 
+def default_names() -> tuple[str, ...]:
+    """The default ``sections:`` list: every section except the opt-in ones (``default=False``)."""
+    return tuple(s.name for s in registry().values() if s.default)
+
+
 def structural_names() -> tuple[str, ...]:
     """Sections that need neither weights nor a forward (what `vitnotes profile` shows by default)."""
-    return tuple(n for n in names() if not {"weights", "forward"} & set(get(n).needs))
+    return tuple(n for n in default_names() if not {"weights", "forward"} & set(get(n).needs))
 
 
 def facts(sections: Iterable[str]) -> frozenset[Fact]:
@@ -113,6 +118,8 @@ def facts(sections: Iterable[str]) -> frozenset[Fact]:
             out.update(reg[name].needs)
     if "forward" in out:
         out.add("weights")  # a forward runs the real, loaded model
+    if "memory" in out:
+        out.add("training")  # the training footprint needs the activations a training step saves
     return frozenset(out)
 
 

@@ -16,9 +16,13 @@ if TYPE_CHECKING:
 #   forward    one real forward over the note's images (implies weights)
 #   code       the model's own forward() source (inspect) and the lines each module ran (one
 #              traced meta-device forward beside the structural pass)
+#   deploy     params and MACs of the re-parameterised (deployed) form, when timm can fuse the model (meta)
+#   training   one training step on meta: forward + backward MACs, activations saved for backward
+#   memory     weights per dtype, forward peak, training footprint at batch B (meta; implies training)
+#   speed      measured latency and throughput on this machine (real tensors; takes time)
 # A new analysis pass adds its fact here, then `AnalysisRequest.facts` tells the analyzer to run it.
-Fact = Literal["structure", "scaling", "weights", "forward", "code"]
-FACTS: tuple[Fact, ...] = ("structure", "scaling", "weights", "forward", "code")
+Fact = Literal["structure", "scaling", "weights", "forward", "code", "deploy", "training", "memory", "speed"]
+FACTS: tuple[Fact, ...] = ("structure", "scaling", "weights", "forward", "code", "deploy", "training", "memory", "speed")
 
 ViewBuilder = Callable[["Report", "RenderContext"], dict[str, Any]]
 FigureDrawer = Callable[["Report"], Any]  # Report -> matplotlib Figure (imports matplotlib itself)
@@ -50,6 +54,8 @@ class Section:
                  when it is set (None: drawn whenever ``draw`` is set).
     ``applies``  whether the section belongs in a default note for this model (default: always).
     ``title``    what it shows in a few words, e.g. "attention rollout" (default: its name).
+    ``default``  whether it is in the default ``sections:`` list at all (False: opt-in only,
+                 e.g. ``speed``, which takes time).
     """
 
     name: str
@@ -61,6 +67,7 @@ class Section:
     report_field: Optional[str] = None
     applies: Callable[["Report"], bool] = always
     title: str = ""  # what it shows, in a few words (the heading of the sections with no question names them)
+    default: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.needs) - set(FACTS)

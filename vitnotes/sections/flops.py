@@ -42,11 +42,21 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
         "attention_share": fmt_pct(m.attention_share) if m.attention_share is not None else "",
         "mlp_share": fmt_pct(m.mlp_share) if m.mlp_share is not None else "",
         "scaling": scaling, "scaling_quadratic": quadratic, "activations": fmt_int(m.activations) if m.activations else "",
+        "deploy": _deploy(report),
     }
 
 
+def _deploy(report: Report) -> dict[str, Any]:
+    """The deployed form's MACs, when re-parameterising changes them ({} otherwise)."""
+    d = report.deploy
+    if d is None or d.macs == report.macs.total:
+        return {}
+    return {"total": fmt_macs(d.macs), "fused": ", ".join(d.fused), "device": d.device,
+            "ratio": f"{d.macs / report.macs.total:.2f}" if report.macs.total else "—"}
+
+
 SECTION = Section(
-    name="flops", order=40, needs=("structure", "scaling"), view=view,
+    name="flops", order=40, needs=("structure", "scaling", "deploy"), view=view,
     anchors=("**性能指标:**", "性能指标", "FLOPs"),
     title="MACs",
 )

@@ -36,8 +36,16 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
         "block": block, "block_total": fmt_params(block_total) if p.block else "",
         "blocks_total": fmt_params(block_total * depth) if p.block and depth else "",
         "blocks_share": fmt_pct(block_total * depth / total) if p.block and depth else "",
-        "depth": depth,
+        "depth": depth, "deploy": _deploy(report),
     }
+
+
+def _deploy(report: Report) -> dict[str, Any]:
+    """The deployed form's count, when re-parameterising changes it ({} otherwise)."""
+    d = report.deploy
+    if d is None or d.params == report.params.total:
+        return {}
+    return {"total": fmt_params(d.params), "fused": ", ".join(d.fused), "device": d.device}
 
 
 def _common_module(rows) -> str:
@@ -58,7 +66,7 @@ def _shapes_text(shapes: list[list[int]]) -> str:
 
 
 SECTION = Section(
-    name="params", order=30, needs=("structure",), view=view,
+    name="params", order=30, needs=("structure", "deploy"), view=view,
     anchors=("**性能指标:**", "性能指标", "Params"),
     title="parameters",
 )
