@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 
 from vitnotes.errors import SpecError
-from vitnotes.sections import names
+from vitnotes.sections import default_names, names
 from vitnotes.spec import DEFAULT_MODEL, build_spec, check_model_kwargs
 
 ALL_SECTIONS = names()
+DEFAULT_SECTIONS = default_names()
 
 
 def spec(fm, tmp_path, **kw):
@@ -17,7 +18,9 @@ def spec(fm, tmp_path, **kw):
 
 def test_short_form_and_defaults(tmp_path):
     s = spec({"vitnotes": "vit_small_patch16_224"}, tmp_path)
-    assert (s.model, s.source, s.sections, s.num_images) == ("vit_small_patch16_224", "frontmatter", ALL_SECTIONS, 16)
+    # every section but the opt-in speed section (it times real runs)
+    assert (s.model, s.source, s.sections, s.num_images) == ("vit_small_patch16_224", "frontmatter", DEFAULT_SECTIONS, 16)
+    assert DEFAULT_SECTIONS == tuple(n for n in ALL_SECTIONS if n != "speed")
 
 
 def test_model_precedence(tmp_path):
