@@ -58,3 +58,23 @@ def test_sections_say_why_when_a_pass_did_not_run():
     report.unavailable["memory"] = "the training step failed on the meta device: boom"
     text = render_sections(report, ("memory", "training", "speed"))
     assert "boom" in text["memory"] and "not computed" in text["training"] and "not measured" in text["speed"]
+
+
+def test_memory_and_training_survive_scaling_and_the_weights_worker():
+    """A cold `profile` with a weights section runs the figure pass in a worker process, and the
+    scaling pass resizes the model: the meta passes must still see the note's own 224 px model."""
+    import json
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "vitnotes", "profile", "vit_tiny_patch16_224", "--kwargs", '{"depth": 1}',
+            "--sections", "flops,memory,training,pos_embed", "--json", "-q"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads(done.stdout)
+    assert data["memory"] and data["training"], data["unavailable"]
+    assert [p["img_size"] for p in data["scaling"]] == [224, 384, 512]
+    direct = analyze(AnalysisRequest("vit_tiny_patch16_224", model_kwargs={"depth": 1},
+                                     sections=("flops", "memory", "training"), scaling_sizes=()))
+    assert data["memory"]["saved_activations"] == direct.memory.saved_activations
+    assert data["training"]["forward_macs"] == direct.training.forward_macs == direct.macs.total

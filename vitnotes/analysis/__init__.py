@@ -101,7 +101,10 @@ def _analyze_with_worker(req: AnalysisRequest, progress: Progress, on_idle) -> R
     if isinstance(result, dict) and "error" in result:
         raise error_from_json(result)
     if isinstance(result, dict) and "figures" in result:
-        merged = Report.from_dict({**report.to_dict(), **result["figures"]})
+        figures = dict(result["figures"])
+        # Both passes may say why a section is missing: keep this process's reasons too.
+        figures["unavailable"] = {**report.unavailable, **(figures.get("unavailable") or {})}
+        merged = Report.from_dict({**report.to_dict(), **figures})
         return merged
     # The child died outside the analyzer's own errors (killed, out of memory): do it here.
     from vitnotes.analysis.figures_data import add_figure_data

@@ -66,9 +66,17 @@ def profile_structure(req: AnalysisRequest, progress: Progress = None) -> Report
             code = code_facts(model, x, rec, symbolic.out, first_block(model))
         except Exception as exc:  # a module layout this reader did not foresee: the other sections stand
             unavailable["code"] = f"reading its code failed ({type(exc).__name__}: {first_line(exc)})"
-    scaling: list = []
+    report = Report(
+        model=req.model, card=card, params=params, macs=macs, shapes=shapes,
+        img_size=req.img_size, model_kwargs=dict(req.model_kwargs), versions=versions(req),
+        code=code, unavailable=unavailable,
+    )
+    if {"deploy", "training", "memory"} & req.facts:  # before scaling, which resizes the model
+        from vitnotes.analysis.performance import add_performance
+
+        add_performance(report, req, model, chw, say)
     if "flops" in req.sections and req.scaling_sizes:
-        scaling = make_scaling(req, model, card, say, rec)
+        report.scaling = make_scaling(req, model, card, say, rec)
     if req.flops_backend == "fvcore":
         from vitnotes.analysis.fvcore_backend import fvcore_macs
 
@@ -78,15 +86,6 @@ def profile_structure(req: AnalysisRequest, progress: Progress = None) -> Report
         macs.total = total
         macs.backend = "fvcore"
         macs.by_op = [MacRow(k, v) for k, v in sorted(by_op.items(), key=lambda kv: -kv[1])]
-    report = Report(
-        model=req.model, card=card, params=params, macs=macs, shapes=shapes,
-        img_size=req.img_size, model_kwargs=dict(req.model_kwargs), versions=versions(req),
-        scaling=scaling, code=code, unavailable=unavailable,
-    )
-    if {"deploy", "training", "memory"} & req.facts:
-        from vitnotes.analysis.performance import add_performance
-
-        add_performance(report, req, model, chw, say)
     return report
 
 
