@@ -150,7 +150,7 @@ def test_every_generated_table_is_a_table(vit_b):
     out = render_sections(report, ALL_SECTIONS, RenderContext())
     # Each fact once: the block's steps in the block table, counts per module in one line, the
     # per-layer distances in the figure; the op trace is the companion note's (tests/test_trace_note.py).
-    expected = {"shapes": 1, "flops": 1, "block": 1, "heads": 1}
+    expected = {"shapes": 1, "flops": 1, "memory": 1, "training": 1, "block": 1, "heads": 1}
     for section, text in out.items():
         separators = sum(bool(SEPARATOR.match(line)) for line in text.split("\n"))
         found = _tables(text)
