@@ -454,7 +454,18 @@ STRUCTURAL = "---\nvitnotes:\n  model: vit_tiny_patch16_224\n  sections: [card, 
 def _user_text(text: str) -> str:
     """The note without what vitnotes adds (regions, its `## vitnotes` heading, blank lines around them)."""
     text = re.sub(r"<!-- vitnotes:begin (\w+).*?<!-- vitnotes:end \1 -->", "", text, flags=re.S)
+    text = re.sub(r"^vn_\w+: .*\n", "", text, flags=re.M)  # its frontmatter properties (issue 12)
     return re.sub(rf"^{HEADING}(: .*)?$", "", text, flags=re.M).replace("\n", "")
+
+
+def _assert_same_text(got: str, want: str) -> None:
+    """Equal texts, or a failure that shows where they part (pytest's own diff of two 300 KB
+    strings runs for many minutes)."""
+    if got == want:
+        return
+    at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    pytest.fail(f"texts differ at {at} (lengths {len(got)} vs {len(want)}): "
+                f"{got[max(0, at - 60):at + 60]!r} vs {want[max(0, at - 60):at + 60]!r}")
 
 
 @pytest.mark.slow
@@ -470,7 +481,7 @@ def test_cli_fill_during_the_pause_of_an_in_place_save_loses_nothing(vault):
     assert child.wait(10) == 0
     assert fill.returncode == 0, fill.stdout + fill.stderr
     text = note.read_text(encoding="utf-8")
-    assert _user_text(text) == _user_text(first + second)  # both halves, every byte, in order
+    _assert_same_text(_user_text(text), _user_text(first + second))  # both halves, every byte, in order
     assert [r.name for r in find_regions(text)] == ["card", "params"]
 
 
@@ -506,7 +517,7 @@ def test_daemon_hostile_vault_streamed_note_and_one_sigterm(vault):
         assert child.wait(30) == 0
         daemon.wait_for(r"filled Papers/Stream\.md", 60)
         text = stream.read_text(encoding="utf-8")
-        assert _user_text(text) == _user_text("".join(paragraphs))
+        _assert_same_text(_user_text(text), _user_text("".join(paragraphs)))
         assert [r.name for r in find_regions(text)] == ["card", "params"]
         assert "Traceback" not in daemon.log()
         t0 = time.monotonic()
