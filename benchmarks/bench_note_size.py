@@ -53,12 +53,24 @@ def fill_copy(note: Path, workdir: Path) -> tuple[Path, Path]:
     ignore = shutil.ignore_patterns(".vitnotes", "node_modules")
     shutil.copytree(vault, before, ignore=ignore)
     shutil.copytree(vault, after, ignore=ignore)
+    for copy in (before / rel, after / rel):  # start from the note as committed, not a filled working copy
+        copy.write_bytes(_committed(note))
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run([sys.executable, "-m", "vitnotes", "fill", "-q", str(after / rel)],
                           capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"fill failed: {proc.stdout}{proc.stderr}")
     return before / rel, after / rel
+
+
+def _committed(note: Path) -> bytes:
+    """The note as git has it at HEAD: in CI the Quickstart's own fill has already filled the working copy."""
+    try:
+        rel = note.resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return note.read_bytes()
+    proc = subprocess.run(["git", "-C", str(REPO), "show", f"HEAD:{rel}"], capture_output=True)
+    return proc.stdout if proc.returncode == 0 else note.read_bytes()
 
 
 def line_counts(before: Path, after: Path) -> dict:

@@ -80,6 +80,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
         from vitnotes.render.terminal import format_report
 
         print(format_report(report, args.sections))
+    if report.weights_error:  # the structure above is right; the weight sections could not be computed
+        _progress_done()
+        print(f"vitnotes: error: {report.weights_error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -60,7 +60,9 @@ test("Fill current note runs the real CLI: the open note gets the regions throug
 	assert.match(notice.message, /^vitnotes: filled .*Tiny\.md/, notice.message);
 	assert.ok(text.includes("<!-- vitnotes:begin"), "the note got generated regions");
 	assert.ok(text.includes("vit_tiny_patch16_224"));
-	assert.ok(text.startsWith(TINY), "the frontmatter and text above the regions are kept");
+	// vitnotes adds only its own vn_ properties to the frontmatter (issue 12); every other byte stays.
+	assert.ok(text.replace(/^vn_\w+: .*\n/gm, "").startsWith(TINY), "the frontmatter and text above the regions are kept");
+	assert.match(text, /^vn_params_m: 5\.717$/m, "the params property");
 	assert.ok(text.includes("My unsaved words."), "the editor was saved before the CLI ran");
 	assert.deepEqual(app.processed, [{ path: "Papers/Tiny.md", changed: true }], "applied through Obsidian");
 	// ViT-Ti/16: 5,717,416 parameters (timm's published count), in the params table.
