@@ -7,7 +7,8 @@ sections), and reports
   * lines: generated = filled − unfilled, against the user's own lines (the unfilled note);
   * height: both notes rendered as Obsidian's reading view shows them (callouts folded as written,
     700 px readable column) by benchmarks/render/render_check.mjs in headless Chromium, with
-    elements wider than the column, KaTeX/Mermaid errors and each diagram's size.
+    elements wider than the column, KaTeX/Mermaid errors and each diagram's size; once without the
+    frontmatter (the issue's measure) and once with it drawn as Obsidian's properties panel.
 The render part needs Chromium and `(cd benchmarks/render && npm ci)`; without them only lines are
 reported. Screenshots go to --out (default benchmarks/render/out, git-ignored): look at them.
 """
@@ -80,10 +81,10 @@ def line_counts(before: Path, after: Path) -> dict:
             "generated_per_user_line": round((filled - user) / user, 2)}
 
 
-def render_check(notes: list[Path], out: Path, expanded: bool = False) -> list[dict]:
+def render_check(notes: list[Path], out: Path, expanded: bool = False, properties: bool = False) -> list[dict]:
     """One result per note from render_check.mjs (height, wide elements, errors, diagrams, screenshots)."""
     cmd = ["node", str(RENDER / "render_check.mjs"), "--out", str(out), *(["--expanded"] if expanded else []),
-           *map(str, notes)]
+           *(["--properties"] if properties else []), *map(str, notes)]
     env = {**os.environ, "CHROMIUM": chromium() or ""}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     if proc.returncode != 0:
@@ -112,6 +113,9 @@ def main() -> int:
         (filled,) = render_check([after], out)
         print(f"height (callouts folded): unfilled {unfilled['height']} px, filled {filled['height']} px = "
               f"{filled['height'] / unfilled['height']:.2f}×")
+        props = [r["height"] for r in render_check([before, after], out / "properties", properties=True)]
+        print(f"height with the properties shown (Obsidian's default; callouts folded): unfilled {props[0]} px, "
+              f"filled {props[1]} px = {props[1] / props[0]:.2f}×")
         if args.expanded:
             (opened,) = render_check([after], out, expanded=True)
             print(f"height (callouts open): {opened['height']} px; wider than the column: {opened['wide']}")

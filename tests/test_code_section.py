@@ -336,3 +336,14 @@ def test_the_region_lands_under_the_templates_code_question(tmp_path):
     assert lines[end + 1].startswith("- Colab code PyTorch version")  # the student's own line stays next
     assert all(line.startswith("  ") or not line for line in lines[at:end + 1])  # inside the list item
     assert fill_note(note).status == "unchanged"
+
+
+def test_profile_prints_the_listings_the_code_note_has(vit):
+    from vitnotes.render.terminal import format_report
+
+    report = _report(vit[2], "vit_base_patch16_224")
+    text = format_report(report, ["code"])
+    assert text.startswith("Code\n====\n")
+    for s in vit[2].snippets:  # every listing, annotated as in the note, with its permalink
+        assert annotate(s) in text and permalink(s) in text
+    assert "Attention kernel that ran: the fused F.scaled_dot_product_attention kernel" in text

@@ -57,6 +57,11 @@ EXPECTED = {
     "cls": ("- [ ] **为什么需要 [CLS] Token？** (提示：它是为了最后做分类用的“总结性向量”)", "  ",
             "- [ ] **模型在什么数据集上表现好？**"),
     "equations": ("- **核心公式：**", "  ", "- ![[插入架构截图]]"),
+    # The ViT paper's own evidence on inductive bias (Fig. 6, Fig. 7) under the template's question about it.
+    "pos_embed": ("![[Pasted image 20260120135733.png]]", "  ", "  <!-- vitnotes:begin filters"),
+    "filters": ("  <!-- vitnotes:end pos_embed -->", "  ", "  <!-- vitnotes:begin rollout"),
+    "rollout": ("  <!-- vitnotes:end filters -->", "  ", "- “We find that some heads"),
+    "code": ("- **代码核心逻辑 (GitHub Snippets)：**", "  ", "- Colab code PyTorch version"),
     "heads": ("\t\t    - 输出矩阵$$W^O\\in (d_{model}, d_{model})$$$$Output=Concat(\\sum_i head_i)W^O$$", "\t\t    ",
               "- [ ] **遇到的坑：**"),
 }
@@ -73,13 +78,13 @@ def test_each_section_lands_under_its_question(filled):
         assert r.indent == indent, name
         assert lines[r.end].startswith(indent + "<!-- vitnotes:end"), name
         assert lines[r.end + 1].startswith(below), name
-        assert lines[r.begin + 1] == "", "a blank line after the begin marker lets tables render"
-    # Sections without a question in the template go under one "## vitnotes" heading at the end, in order.
-    named = f"{HEADING}: position embedding, filters, rollout"
-    heading = lines.index(named)  # the heading names what it holds
-    assert sum(line.startswith(HEADING) for line in lines) == 1
-    tail = [r.name for r in find_regions(result.text) if r.begin > heading]
-    assert tail == ["pos_embed", "filters", "rollout"]
+        first, last = lines[r.begin + 1], lines[r.end - 1]
+        # No blank line inside the markers, except one setting a table apart from a marker.
+        assert (first == "") == lines[r.begin + 2].lstrip().startswith("|"), (name, first)
+        assert (last == "") == lines[r.end - 2].lstrip().startswith("|"), (name, last)
+    # Every section has its question in the template: no "## vitnotes" heading at the end.
+    assert not any(line.startswith(HEADING) for line in lines)
+    assert set(EXPECTED) == set(ALL_SECTIONS)
     assert result.inserted == list(ALL_SECTIONS)
 
 
@@ -89,7 +94,7 @@ def test_the_diff_against_the_seed_only_inserts_lines(filled):
     assert {op[0] for op in ops} == {"equal", "insert"}
     inserted = sum(j2 - j1 for tag, _, _, j1, j2 in ops if tag == "insert")
     region_lines = sum(r.end - r.begin + 1 for r in find_regions(result.text))
-    assert inserted == region_lines + 1 + 3  # + the "## vitnotes" heading and a blank line above each of its 3 regions
+    assert inserted == region_lines  # every region sits under its question: nothing else is added
 
 
 def test_second_merge_is_idempotent(filled):
@@ -128,9 +133,9 @@ def test_generated_tables_parse_as_tables_inside_their_list_items(filled):
             found[header] = tok.level
     for name in ALL_SECTIONS:
         assert name in found, f"{name}: not parsed as a table"
-    # Top level for the title card and the ## vitnotes figures, inside a list item for the rest.
-    assert found["card"] == 0 and found["rollout"] == 0
-    for name in ("shapes", "patch", "params", "attention_distance", "equations"):
+    # Top level for the title card, inside a list item for the rest.
+    assert found["card"] == 0
+    for name in ("shapes", "patch", "params", "attention_distance", "equations", "rollout"):
         assert found[name] == 2, name  # bullet_list > list_item > table
     assert found["heads"] == 6  # the third-level item "MHA和MHSA中的可学习参数", not its sub-list
 
@@ -217,7 +222,8 @@ def test_unclosed_fence_where_a_region_would_go_is_refused():
 def test_load_anchors_shipped_and_vault_overrides(tmp_path):
     shipped = load_anchors(None)
     assert set(shipped) == set(ALL_SECTIONS)
-    assert shipped["pos_embed"] == [] and shipped["shapes"][:2] == ["**张量变化 (Tensor Shapes", "张量变化 (Tensor Shapes"]
+    assert shipped["pos_embed"] == ["**Inductive Bias (", "Inductive Bias (", "Inductive Bias"]
+    assert shipped["shapes"][:2] == ["**张量变化 (Tensor Shapes", "张量变化 (Tensor Shapes"]
     (tmp_path / ".vitnotes").mkdir()
     (tmp_path / ".vitnotes" / "anchors.yaml").write_text(
         "shapes: ['My shapes']\ncard: {replace: []}\nextra: ['Extra']\n", encoding="utf-8"

@@ -47,7 +47,7 @@ def test_markers_inside_code_fences_are_text():
 @pytest.mark.parametrize(
     "text, lines",
     [
-        (region("a", "x") + "\n" + region("a", "y") + "\n", ("lines 1 and 6", "twice")),
+        (region("a", "x") + "\n" + region("a", "y") + "\n", ("lines 1 and 4", "twice")),
         ("<!-- vitnotes:begin a sha=12345678 -->\nx\n", ("line 1", "never closed")),
         ("x\n<!-- vitnotes:end a -->\n", ("line 2", "without a matching begin")),
         ("<!-- vitnotes:begin a -->\n<!-- vitnotes:begin b -->\n<!-- vitnotes:end b -->\n<!-- vitnotes:end a -->",
@@ -128,7 +128,7 @@ def test_frontmatter_rules(tmp_path):
 
 def test_text_after_a_marker_is_named_as_such():
     text = region("shapes", "t").replace("<!-- vitnotes:end shapes -->", "<!-- vitnotes:end shapes --> my note")
-    with pytest.raises(NoteError, match="line 5: text after a vitnotes marker on the same line"):
+    with pytest.raises(NoteError, match="line 3: text after a vitnotes marker on the same line"):
         find_regions(text)
     with pytest.raises(NoteError, match="line 1: malformed vitnotes marker"):
         find_regions("<!-- vitnotes:begin -->\n")

@@ -119,3 +119,108 @@ def test_an_edited_region_that_the_model_outgrew_is_marked_outside_it(vault):
     assert fill_note(note, FillOptions(force=True)).status == "filled"
     forced = note.read_text(encoding="utf-8")
     assert "out of date" not in forced and "sixteen" not in forced
+
+
+def _tiny_note(vault: Path, sections: str) -> Path:
+    note = vault / "Papers" / "Tiny.md"
+    note.write_text("---\nvitnotes: {model: vit_tiny_patch16_224, model_kwargs: {depth: 2}, "
+                    f"sections: [{sections}]}}\n---\n# Tiny\n- **代码核心逻辑 (GitHub Snippets)：**\n",
+                    encoding="utf-8")
+    return note
+
+
+def _fences(text: str) -> list[str]:
+    from markdown_it import MarkdownIt
+
+    return [t.content.rstrip("\n") for t in MarkdownIt("commonmark").parse(text) if t.type == "fence"]
+
+
+def test_the_code_listing_is_a_companion_note_and_the_region_one_paragraph(vault):
+    from vitnotes.obsidian.regions import find_regions
+    from vitnotes.render.listing import annotate
+
+    note = _tiny_note(vault, "code")
+    assert fill_note(note).status == "filled"
+    text = note.read_text(encoding="utf-8")
+    companion = vault / "Attachments" / "Tiny (vitnotes code).md"
+    code = companion.read_text(encoding="utf-8")
+    (region,) = [r for r in find_regions(text) if r.name == "code"]
+    model_line, body = region.body.strip().split("\n\n")  # the note's provenance line (its only region), then
+    assert model_line.startswith("*`vit_tiny_patch16_224`") and "\n" not in body  # one paragraph
+    assert "[[Tiny (vitnotes code)|PatchEmbed, Block, Attention, Mlp]]" in body
+    assert "Attention ran fused `scaled_dot_product_attention` (`fused_attn = True`), not the explicit" in body
+    assert "```" not in text  # no listing in the paper note
+    assert code.startswith('---\nvitnotes-code: "[[Tiny|Tiny]]"\n---\n')
+    # The listings, open (the reader came to read them), each the installed timm's code, annotated.
+    from vitnotes.analysis import analyze
+    from vitnotes.analysis.request import AnalysisRequest as Req
+
+    report = analyze(Req("vit_tiny_patch16_224", model_kwargs={"depth": 2}, sections=("code",)))
+    assert _fences(code) == [annotate(s) for s in report.code.snippets]
+    assert "> [!example] `Attention.forward`" in code and "> [!info]- `__init__`" in code
+    assert Vault.for_note(note).is_skipped(companion)  # watch and fill --vault never treat it as a note
+    before = companion.stat().st_mtime_ns
+    assert fill_note(note).status == "unchanged" and companion.stat().st_mtime_ns == before
+
+
+def test_the_listing_stays_in_the_region_when_a_users_file_has_the_companions_name(vault):
+    note = _tiny_note(vault, "code")
+    mine = vault / "Attachments" / "Tiny (vitnotes code).md"
+    mine.parent.mkdir()
+    mine.write_text("---\nvitnotes-trace: not this kind\n---\nmy code notes\n", encoding="utf-8")
+    assert fill_note(note).status == "filled"
+    assert mine.read_text(encoding="utf-8") == "---\nvitnotes-trace: not this kind\n---\nmy code notes\n"
+    text = note.read_text(encoding="utf-8")
+    assert "vitnotes code" not in text and len(_fences(text)) == 4  # the listing, inline and folded
+    assert "> [!example]- `Attention.forward`" in text
+
+
+def test_what_the_counter_counts_is_in_the_trace_note_and_linked_from_the_macs_region(vault):
+    note = vault / "Papers" / "Tiny.md"
+    note.write_text("---\nvitnotes: {model: vit_tiny_patch16_224, model_kwargs: {depth: 2}, sections: [flops]}\n"
+                    "---\n# Tiny\n", encoding="utf-8")
+    assert fill_note(note).status == "filled"
+    text = note.read_text(encoding="utf-8")
+    trace = (vault / "Attachments" / "Tiny (vitnotes trace).md").read_text(encoding="utf-8")
+    assert "[[Tiny (vitnotes trace)#What the counter counts|what is counted]]" in text
+    assert "What the counter counts" not in text.replace("#What the counter counts|", "")  # no callout here
+    assert "\n## What the counter counts\n" in trace and "\n## Every op\n" in trace
+    assert "Counted: convolution" in trace and "Not counted (0 MACs):" in trace
+    assert "|all " not in text  # shapes is not rendered: no link to the op table
+
+
+def test_regions_have_no_blank_line_inside_their_markers_and_markdown_still_ends_each_block():
+    from markdown_it import MarkdownIt
+
+    from vitnotes.obsidian.regions import region_lines
+
+    prose = region_lines("params", "\n\nText.\n\nMore text.\n\n", "  ")
+    assert prose[1] == "  Text." and prose[-2] == "  More text." and len(prose) == 5
+    table = region_lines("block", "\n\nText.\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n", "  ")
+    assert table[1] == "  Text." and table[-3:-1] == ["  | 1 | 2 |", ""]  # a table keeps its blank line
+    first = region_lines("shapes", "| a | b |\n| --- | --- |\n| 1 | 2 |\nB = batch.\n", "  ")
+    assert first[1] == "" and first[2] == "  | a | b |" and first[-2] == "  B = batch."
+    for lines in (prose, table, first):
+        doc = "- question\n" + "\n".join(lines) + "\n- next item\n"
+        tokens = MarkdownIt("commonmark").enable("table").parse(doc)
+        kinds = [t.type for t in tokens if t.type in ("html_block", "table_open", "table_close", "bullet_list_close")]
+        # both markers are hidden comments inside the item, and a table ends before the end marker
+        assert kinds[0] == "html_block" and kinds[-2:] == ["html_block", "bullet_list_close"], kinds
+        assert kinds.count("table_open") == kinds.count("table_close") == (lines is not prose)
+
+
+def test_a_swin_pair_is_shown_once_with_what_the_shifted_block_changes():
+    report = profile_structure(AnalysisRequest("swin_tiny_patch4_window7_224", sections=("block",), scaling_sizes=()))
+    text = render_sections(report, ["block"], RenderContext())["block"]
+    steps = [line.split(" | ")[0].lstrip("| ") for line in text.split("\n") if line.startswith("| ")][2:]
+    w = [r.stage.split(": ", 1)[1] for r in report.shapes.block if r.stage.startswith("W-MSA: ")]
+    assert len(w) >= 8 and not any(s.startswith("W-MSA") for s in steps)
+    names = [s.split(" `")[0] for s in steps]
+    assert [n for n in names if not n.startswith("SW-MSA: ")] == w  # the W-MSA block, once, in order
+    shifted = [n for n in names if n.startswith("SW-MSA: ")]
+    assert shifted == ["SW-MSA: cyclic shift", "SW-MSA: window attention", "SW-MSA: reverse shift"]
+    assert names.index("SW-MSA: cyclic shift") == names.index("norm1") + 1
+    assert names.index("SW-MSA: window attention") == names.index("window attention") + 1
+    assert names.index("SW-MSA: reverse shift") == names.index("window reverse") + 1
+    masked = next(line for line in text.split("\n") if line.startswith("| SW-MSA: window attention"))
+    assert "as above, and a mask" in masked and "relative position bias" not in masked  # only what differs

@@ -26,8 +26,6 @@ def filled(tmp_path_factory):
     return bench.fill_copy(REPO / "vault_example" / "Papers" / "ViT.md", work)
 
 
-@pytest.mark.xfail(strict=True, reason="the default `code` section (issue 16) adds ~180 lines of timm source to the "
-                   "example note; the other sections add 166 lines = 1.48× (issue 11 stays open for this)")
 def test_generated_lines_at_most_one_and_a_half_times_the_users(filled):
     lines = bench.line_counts(*filled)
     assert lines["user_lines"] > 100  # the example note's own text
@@ -50,8 +48,6 @@ def test_reading_view_fits_the_column_and_renders(filled, tmp_path):
     assert Path(note["screenshot"]).stat().st_size > 10_000
 
 
-@pytest.mark.xfail(strict=True, reason="the default `code` section (issue 16) is ~880 px even with its snippets folded; "
-                   "without it the filled note is 6,379 px = 1.97× (issue 11 stays open for this)")
 def test_filled_note_at_most_twice_as_tall_as_the_users(filled, tmp_path):
     why = bench.render_available()
     if why:

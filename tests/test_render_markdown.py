@@ -150,7 +150,7 @@ def test_every_generated_table_is_a_table(vit_b):
     out = render_sections(report, ALL_SECTIONS, RenderContext())
     # Each fact once: the block's steps in the block table, counts per module in one line, the
     # per-layer distances in the figure; the op trace is the companion note's (tests/test_trace_note.py).
-    expected = {"shapes": 1, "flops": 1, "memory": 1, "training": 1, "block": 1, "heads": 1}
+    expected = {"shapes": 1, "flops": 1, "block": 1, "heads": 1}  # memory and training: one folded paragraph each
     for section, text in out.items():
         separators = sum(bool(SEPARATOR.match(line)) for line in text.split("\n"))
         found = _tables(text)
@@ -159,8 +159,9 @@ def test_every_generated_table_is_a_table(vit_b):
             assert len({len(r) for r in table}) == 1, section
     cells = {c.replace("\\|", "|") for s in ("shapes", "flops") for t in _tables(out[s]) for r in t for c in r}
     assert report.shapes.stages[0].stage in cells  # an unescaped pipe would split the cell and drop the rest
-    for piped, section in ((report.params.groups[0].label, "params"), (report.macs.by_op[0].name, "flops")):
-        assert piped in out[section] and not _tables(out[section].split("> [!info]")[0]), piped
+    piped = report.macs.by_op[0].name
+    assert piped in out["flops"] and not _tables(out["flops"].split("> [!info]")[0]), piped
+    assert " | with a pipe" not in out["params"]  # "By module" names modules only: the shape table says what each is
 
 
 def test_shapes_section_holds_the_design_facts_in_order(vit_b):
@@ -196,7 +197,8 @@ def test_params_and_macs_numbers(vit_b):
     assert "86,567,656" not in out["card"] and "17.58" not in out["card"]  # each fact once: under 性能指标
     # One block of ViT-B: 2 LayerNorms + qkv + proj + fc1 + fc2, weights and biases.
     block = 2 * 2 * D + (3 * D * D + 3 * D) + (D * D + D) + (D * MLP + MLP) + (MLP * D + D)
-    assert f"One block ({fmt_params(block)}; × {LAYERS} blocks = {fmt_params(LAYERS * block)}" in out["params"]
+    assert f"One block: {fmt_params(block)}." in out["params"]
+    assert f"`blocks` {LAYERS * block:,} (" in out["params"]  # L × one block, said once: in "By module"
     groups = re.findall(r"`(\w+)` ([\d,]+)", out["params"].split("By module:")[1])
     assert sum(int(n.replace(",", "")) for _, n in groups) == VIT_B_PARAMS
     # timm's published 17.58 GMACs; FLOPs beside them, with the convention stated.
@@ -215,7 +217,7 @@ def test_params_and_macs_numbers(vit_b):
     assert heads[1][1:] == [f"{D}×{DK} each", f"3 × {fmt_params(D * DK)}", fmt_params(3 * D * D)]
     assert heads[2][1] == f"{D}×{D}"
     assert heads[-1][-1] == fmt_params(4 * D * D + 4 * D)
-    assert f"[!info]- Learnable parameters: {fmt_params(4 * D * D + 4 * D)} per block" in out["heads"]
+    assert f"[!info]- Learnable parameters: {si(4 * D * D + 4 * D, 1)} per block" in out["heads"]  # exact: in the table
 
 
 def test_equations_use_this_models_dimensions(vit_b):
@@ -239,7 +241,8 @@ def test_equations_use_this_models_dimensions(vit_b):
 def test_mermaid_diagram_is_compact_and_parses(vit_b):
     text = render_sections(vit_b, ["diagram"], RenderContext())["diagram"]
     body = text.split("```mermaid\n", 1)[1].split("\n```", 1)[0].split("\n")
-    assert body[:4] == ["---", "config: {flowchart: {rankSpacing: 15, nodeSpacing: 15}}", "---", "flowchart TD"]
+    assert body[:4] == ["---", "config: {flowchart: {rankSpacing: 12, nodeSpacing: 12, padding: 8, wrappingWidth: 400, "
+                        "subGraphTitleMargin: {top: 0, bottom: 4}}}", "---", "flowchart TD"]
     label = r'(?:\["[^"|]*"\]|\(\("[^"|]*"\)\))'
     node = re.compile(rf"(\w+){label}?")
     edge = re.compile(rf"^ *\w+{label}?(?: -(?:-|\.)-?> \w+{label}?)+$")
@@ -281,7 +284,7 @@ def test_figure_sections_state_weights_images_and_reference(vit_b):
     assert ad.count("![[ViT.attention_distance.png]]") == 1
     assert f"{_uniform_mad(GRID, P):.1f} px" == "116.5 px" and "gives 116.5 px" in ad  # docs/DESIGN.md §5: 116.4922
     assert "Reading: layer 1: 10–21 px" in ad and "3 images from attachments/samples" in ad
-    assert "\n> [!warning]- Mean attention distance — random init" in ad  # a folded warning, not a big plot
+    assert "\n> [!warning]- Mean attention distance, random init" in ad  # a folded warning, not a big plot
     assert "> ![[ViT.attention_distance.png]]" in ad
     assert "measured 10.0–109.0 px" in ad  # min and max over every head and layer
     assert "(Figure not rendered in this run.)" in out["pos_embed"]
@@ -324,8 +327,8 @@ def test_model_line_says_which_model_and_settings():
     text = render_sections(tiny, ["card"], RenderContext())["card"]
     first = text.split("\n", 1)[0]
     assert first == "*`vit_tiny_patch16_224` · input 112×112 · kwargs depth=2*"
-    noted = render_sections(tiny, ["card"], RenderContext(model_source="from this note's frontmatter"))["card"]
-    assert noted.startswith("*`vit_tiny_patch16_224` · input 112×112 · kwargs depth=2 · from this note's frontmatter*")
+    noted = render_sections(tiny, ["card"], RenderContext(model_source="from frontmatter"))["card"]
+    assert noted.startswith("*`vit_tiny_patch16_224` · input 112×112 · kwargs depth=2 · from frontmatter*")
     custom = render_sections(tiny, ["card"], RenderContext(model_line="from the cache"))["card"]
     assert custom.startswith("*from the cache*")
 

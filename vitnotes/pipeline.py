@@ -34,6 +34,7 @@ from vitnotes.render.context import MAX_TRACE_ROWS
 
 if TYPE_CHECKING:
     from vitnotes.cache import ReportCache
+    from vitnotes.obsidian.companion import Kind
     from vitnotes.obsidian.frontmatter import PropertyEdit
     from vitnotes.obsidian.note import Note
     from vitnotes.obsidian.regions import MergeResult
@@ -89,7 +90,7 @@ class FillResult:
         return f"{self.status} {name} ({detail}){extra}"
 
 
-MODEL_SOURCES = {"frontmatter": "from this note's frontmatter", "--model": "from --model",
+MODEL_SOURCES = {"frontmatter": "from frontmatter", "--model": "from --model",
                  "vault config": "from .vitnotes/config.yaml", "default": "vitnotes' default"}
 
 
@@ -122,7 +123,7 @@ class _Rendered:
     sections: dict[str, str]
     pngs: dict[Path, bytes] = field(default_factory=dict)
     failure: Optional[VitnotesError] = None
-    trace: Optional[tuple[Path, str]] = None  # the op-trace companion note: path and text
+    companions: list[tuple[Path, str, "Kind"]] = field(default_factory=list)  # (path, text, kind): companion notes
 
 
 # --------------------------------------------------------------------------- prepare
@@ -232,9 +233,7 @@ def _render(path: Path, note: "Note", spec: "NoteSpec", setup: _Setup, computed:
 
 
 def _render_report(path: Path, spec: "NoteSpec", vault: "Vault", computed: _Computed) -> _Rendered:
-    from vitnotes.obsidian import companion
     from vitnotes.render.markdown import RenderContext, build_model_line, default_template_dirs, render_sections
-    from vitnotes.render.trace import render_trace_note
     from vitnotes.sections import applicable
 
     assert computed.report is not None
@@ -249,22 +248,49 @@ def _render_report(path: Path, spec: "NoteSpec", vault: "Vault", computed: _Comp
     report = computed.report
     names = spec.sections if spec.sections_explicit else applicable(report, spec.sections)  # defaults follow the model
     model_line = build_model_line(report, MODEL_SOURCES[spec.source])
-    trace, trace_link = None, ""
-    if "shapes" in names and report.shapes.trace:
-        target = companion.companion_path(vault, path)
-        if not companion.blocked(target):  # a user's file of that name is never overwritten (nor linked)
-            trace_link = companion.link(vault, target, path, f"all {len(report.shapes.trace):,} ops")
-            back = companion.link(vault, path, target, path.stem)
-            trace = (target, render_trace_note(report, back, model_line, MAX_TRACE_ROWS))
+    template_dirs = default_template_dirs(vault.root)
+    companions, links = _companion_notes(path, vault, report, names, model_line, template_dirs)
     ctx = RenderContext(
         figures=embeds,
-        template_dirs=default_template_dirs(vault.root),
+        template_dirs=template_dirs,
         vault_root=vault.root,
         bytecode_cache=True,
         model_line=model_line,
-        trace_link=trace_link,
+        trace_link=links.get("trace", "") if "shapes" in names else "",
+        rules_link=links.get("rules", ""),
+        code_link=links.get("code", ""),
     )
-    return _Rendered(render_sections(report, names, ctx), pngs, trace=trace)
+    return _Rendered(render_sections(report, names, ctx), pngs, companions=companions)
+
+
+def _companion_notes(path: Path, vault: "Vault", report: Report, names: tuple[str, ...] | list[str], model_line: str,
+                     template_dirs: list[Path]) -> tuple[list[tuple[Path, str, "Kind"]], dict[str, str]]:
+    """The companion notes this note gets (path, text, kind) and the links to them the regions carry:
+    the op trace when the shapes or MACs are shown, the code listing with the code section."""
+    from vitnotes.obsidian import companion
+    from vitnotes.render.code_note import render_code_note
+    from vitnotes.render.trace import RULES_HEADING, render_trace_note
+    from vitnotes.sections.code import link_label
+
+    wanted: dict[Kind, tuple[bool, str]] = {
+        "trace": (bool({"shapes", "flops"} & set(names)) and bool(report.shapes.trace),
+                  f"all {len(report.shapes.trace):,} ops"),
+        "code": ("code" in names and bool(report.code and report.code.snippets), link_label(report)),
+    }
+    notes: list[tuple[Path, str, Kind]] = []
+    links: dict[str, str] = {}
+    for kind, (want, label) in wanted.items():
+        target = companion.companion_path(vault, path, kind)
+        if not want or companion.blocked(target, kind):  # a user's file of that name is never overwritten (nor linked)
+            continue
+        links[kind] = companion.link(vault, target, path, label)
+        if kind == "trace":
+            links["rules"] = companion.link(vault, target, path, "what is counted", heading=RULES_HEADING)
+        back = companion.link(vault, path, target, path.stem)
+        text = (render_trace_note(report, back, model_line, MAX_TRACE_ROWS) if kind == "trace" else
+                render_code_note(report, back, model_line, template_dirs, bytecode_cache=True))
+        notes.append((target, text, kind))
+    return notes, links
 
 
 def _error_sections(note: "Note", spec: "NoteSpec", message: str, vault_root: Path) -> dict[str, str]:
@@ -309,10 +335,11 @@ def _commit(path: Path, note: "Note", merged: "MergeResult", rendered: _Rendered
         data = note.encode(merged.text)
         write_note(path, data, expected_raw=note.raw, vault_root=root, cancel=opts.cancel)
         result.written_bytes = data
-    if rendered.trace is not None:  # the op-trace companion note, like the PNGs vitnotes' own file
+    if rendered.companions:  # the companion notes (op trace, code), like the PNGs vitnotes' own files
         from vitnotes.obsidian.companion import write_companion
 
-        write_companion(*rendered.trace, vault_root=root)
+        for target, text, kind in rendered.companions:
+            write_companion(target, text, vault_root=root, kind=kind)
     if computed.to_cache and computed.report is not None:
         setup.cache.put(computed.key, computed.report, computed.figures)
         computed.to_cache = False

@@ -1,6 +1,6 @@
 // Render Obsidian notes the way the reading view shows them and measure them, in headless Chromium.
 //
-//   node render_check.mjs [--expanded] [--out DIR] [--width 700] NOTE.md [NOTE.md ...]
+//   node render_check.mjs [--expanded] [--properties] [--out DIR] [--width 700] NOTE.md [NOTE.md ...]
 //
 // Obsidian's reading view is approximated with the libraries it is built from or equivalent to:
 // markdown-it (CommonMark + GFM tables, single newlines as line breaks, HTML comments hidden),
@@ -8,6 +8,8 @@
 // MathJax; both lay out TeX the same width within a few px), Mermaid for ```mermaid fences, task
 // lists, and wikilink embeds `![[file.png|W]]` resolved in the vault. The note column is Obsidian's
 // "readable line length": 700 px (its --file-line-width), 16 px text, line height 1.5.
+// --properties draws the frontmatter the way Obsidian's "Properties in document: visible" does: a
+// "Properties" heading and one 30 px row per top-level key (without it, properties are left out).
 //
 // Prints one JSON object per note on stdout: height (px), elements wider than their column, KaTeX
 // and Mermaid errors, each diagram's size and whether an edge crosses a subgraph title. Writes
@@ -25,10 +27,11 @@ const MODULES = path.join(HERE, "node_modules");
 const TILE = 1600;
 
 function parseArgs(argv) {
-  const opts = { expanded: false, out: path.join(HERE, "out"), width: 700, notes: [] };
+  const opts = { expanded: false, properties: false, out: path.join(HERE, "out"), width: 700, notes: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--expanded") opts.expanded = true;
+    else if (a === "--properties") opts.properties = true;
     else if (a === "--out") opts.out = argv[++i];
     else if (a === "--width") opts.width = Number(argv[++i]);
     else opts.notes.push(a);
@@ -80,9 +83,18 @@ function obsidianInline(text, root) {
   });
 }
 
-function preprocess(md, root) {
+function propertiesHtml(yaml) {
+  const keys = yaml.split("\n").map((l) => l.match(/^([^\s#:][^:]*):(.*)$/)).filter(Boolean);
+  const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const rows = keys.map((m) => `<div class="metadata-property"><span class="metadata-key">${esc(m[1])}</span>${esc(m[2].trim())}</div>`);
+  return `<div class="metadata-container"><div class="metadata-heading">Properties</div>${rows.join("")}</div>\n\n`;
+}
+
+function preprocess(md, root, properties = false) {
   md = md.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
-  md = md.replace(/^---\n[\s\S]*?\n(---|\.\.\.)\n/, ""); // properties are shown apart, same for both notes
+  const fm = md.match(/^---\n([\s\S]*?)\n(---|\.\.\.)\n/);
+  md = md.replace(/^---\n[\s\S]*?\n(---|\.\.\.)\n/, ""); // properties are shown apart (--properties)
+  if (properties && fm) md = propertiesHtml(fm[1]) + md;
   md = md.replace(/%%[\s\S]*?%%/g, "");
   const out = [];
   let fence = null;
@@ -128,6 +140,10 @@ img { max-width: 100%; }
 ul, ol { padding-inline-start: 1.6em; }
 .katex-display { overflow-x: auto; overflow-y: hidden; }
 .internal-embed.is-unresolved, .file-embed { display: inline-block; color: #888; border: 1px dashed #ccc; padding: 2px 6px; }
+.metadata-container { margin: 0 0 16px; font-size: 14px; }
+.metadata-heading { height: 32px; line-height: 32px; font-weight: 600; }
+.metadata-property { height: 30px; line-height: 30px; white-space: nowrap; overflow: hidden; }
+.metadata-key { display: inline-block; width: 160px; color: #666; }
 .callout { border-left: 4px solid #448aff; background: rgba(68,138,255,0.08); padding: 12px 12px 12px 20px; margin: 1em 0; border-radius: 4px; }
 .callout[data-callout=warning] { border-color: #ec7500; background: rgba(236,117,0,0.08); }
 .callout-title { font-weight: 600; }
@@ -231,7 +247,7 @@ function pageMeasure() {
 
 async function checkNote(browser, note, opts, md) {
   const root = vaultRoot(note);
-  const html = md.render(preprocess(fs.readFileSync(note, "utf8"), root));
+  const html = md.render(preprocess(fs.readFileSync(note, "utf8"), root, opts.properties));
   const name = path.basename(note, ".md").replace(/[^\w.-]+/g, "_") + (opts.expanded ? ".expanded" : "");
   const page_html = `<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="${pathToFileURL(path.join(MODULES, "katex/dist/katex.min.css")).href}">

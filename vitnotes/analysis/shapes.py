@@ -94,7 +94,7 @@ def _vit_block_rows(rec: Recording, S: Symbolic, h: int, dk: int, n: int,
 
     add("block input", "", "", S.inp(b))
     add("norm1", "norm1", "LayerNorm")
-    add("qkv", "attn.qkv", f"one Linear for Q, K, V: 3 × {h} × {dk}")
+    add("qkv", "attn.qkv", f"Q, K, V in one Linear: 3 × {h} × {dk}")
     per_head = f"B×{h}×{n}×{dk}"
     for letter in ("Q", "K", "V"):
         rows.append(ShapeRow(f"{letter} per head", per_head, f"{b}.attn", f"{h} heads of d_k = {dk}"))

@@ -56,7 +56,7 @@ def _block_rows(name: str, block, rec: Recording, S, shifted: bool) -> list[Shap
     qkv = first("module_outputs", f"{name}.attn.qkv")
     if qkv is not None:
         rows.append(ShapeRow(f"{tag}qkv", S.out(f"{name}.attn.qkv"), f"{name}.attn.qkv",
-                             f"one Linear for Q, K, V in every window: 3 × {h} × {qkv[-1] // (3 * h)}"))
+                             f"Q, K, V in one Linear, per window: 3 × {h} × {qkv[-1] // (3 * h)}"))
     mask = "; a mask keeps tokens from different image regions apart" if shifted else ""
     rows.append(ShapeRow(f"{tag}window attention", f"B·{n_win}×{h}×{area}×{area}", f"{name}.attn",
                          f"{h} heads, {area}×{area} per window + relative position bias{mask}"))

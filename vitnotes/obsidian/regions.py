@@ -331,9 +331,14 @@ def region_lines(name: str, body: str, indent: str) -> list[str]:
                 f"the generated section '{name}' contains a vitnotes marker",
                 "this is a bug in a section template; remove the marker from it",
             )
-    out = [f"{indent}<!-- vitnotes:begin {name} sha={body_hash(body)} -->", ""]
+    # A comment line is a complete CommonMark HTML block (type 2 ends on the line holding `-->`) and may
+    # interrupt a paragraph, so the body needs no blank line inside the markers; blank lines there would
+    # only add two lines per region and loosen the user's list. A table keeps one on the side it touches
+    # a marker, as Obsidian's own habit has tables set apart.
+    table = [bool(rows) and rows[0].lstrip().startswith("|"), bool(rows) and rows[-1].lstrip().startswith("|")]
+    out = [f"{indent}<!-- vitnotes:begin {name} sha={body_hash(body)} -->"] + ([""] if table[0] else [])
     out += [indent + row if not is_blank(row) else "" for row in rows]
-    out += ["", f"{indent}<!-- vitnotes:end {name} -->"]
+    out += ([""] if table[1] else []) + [f"{indent}<!-- vitnotes:end {name} -->"]
     return out
 
 

@@ -223,8 +223,10 @@ class Vault:
         name = p.name.lower()
         if any(c in name for c in _CONFLICT):
             return True
-        if name.endswith(" (vitnotes trace).md"):
-            return True  # the op-trace companion note vitnotes writes (obsidian/companion.py)
+        from vitnotes.obsidian.companion import is_companion_name
+
+        if is_companion_name(name):
+            return True  # a companion note vitnotes writes: the op trace, the model's code (obsidian/companion.py)
         if name.endswith(".png") and re.search(r"\.[a-z_]+\.png$", name):
             from vitnotes.sections import is_section
 

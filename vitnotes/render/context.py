@@ -24,6 +24,8 @@ class RenderContext:
     vault_root: Optional[Path] = None  # paths inside it are shown relative: a note must not depend on where the vault lives
     sections: tuple[str, ...] = ()  # every section being rendered for this note (a fact goes in one of them)
     trace_link: str = ""  # the link to the op-trace companion note ("" = none written)
+    rules_link: str = ""  # the link to the trace companion's MAC-counting rules ("" = they stay in the MACs region)
+    code_link: str = ""  # the link to the code companion note ("" = the listing stays in the code region)
     # Keep compiled templates in Jinja's own per-user cache (the temp folder, owner-only; never the
     # vault: bytecode there would be code a synced vault could plant), so a re-fill skips compiling.
     bytecode_cache: bool = False

@@ -53,6 +53,11 @@ def no_global_attention(report: Report, who: str) -> Optional[str]:
     return None
 
 
+# The ViT paper's §4.5 offers the filters and position embeddings (Fig. 7) and the attention maps (Fig. 6)
+# as its evidence on inductive bias: those figures answer the template's "Inductive Bias" question.
+INDUCTIVE_BIAS = ("**Inductive Bias (", "Inductive Bias (", "Inductive Bias")
+
+
 def figure_section(name: str, order: int, needs: tuple[Fact, ...], extra: Extra, drawer: str,
                    why_missing: Optional[WhyMissing] = None, anchors: tuple[str, ...] = (),
                    applies: Optional[Callable[[Report], bool]] = None, title: str = "") -> Section:

@@ -60,8 +60,9 @@ def compact_flowchart(chain: list[dict[str, Any]], group: Optional[dict[str, Any
     Edges touch the subgraph itself, not its nodes, so Mermaid keeps its own direction and no
     edge runs across its title; tight spacing keeps it narrow and short."""
     # Mermaid's frontmatter config (Mermaid ≥ 10.5, as bundled by Obsidian); its older %%{init}%%
-    # directive no longer sets the spacing.
-    lines = ["---", "config: {flowchart: {rankSpacing: 15, nodeSpacing: 15}}", "---", "flowchart TD"]
+    # directive no longer sets the spacing. Wide labels keep the outer steps on one line each.
+    lines = ["---", "config: {flowchart: {rankSpacing: 12, nodeSpacing: 12, padding: 8, wrappingWidth: 400, "
+             "subGraphTitleMargin: {top: 0, bottom: 4}}}", "---", "flowchart TD"]
     if group is not None:
         lines.append(f'  subgraph blk["{mermaid_text(group["title"] + " · " + group["shape"])}"]')
         lines.append("    direction LR")

@@ -187,10 +187,26 @@ def format_speed(measured: Speed) -> str:
     return _section(title, table + f"\n({v['warmup']} warm-up runs, then the median of the timed runs)")
 
 
+def _code(report: Report) -> str:
+    """The model's annotated forward() listings, as the code companion note has them, in plain text."""
+    from vitnotes.render.listing import annotate, permalink
+    from vitnotes.sections.code import view
+
+    v = view(report)
+    if not v["snippets"]:
+        return _section("Code", v["reason"])
+    parts = [v["intro"].replace("`", "")]
+    for s, shown in zip(report.code.snippets if report.code else [], v["snippets"]):
+        url = permalink(s)
+        parts += ["", f"{s.qualname} · {s.path} lines {s.start}–{s.end}" + (f" · {url}" if url else ""), annotate(s)]
+        parts += [n.replace("`", "") for n in shown["notes"]]
+    return _section("Code", "\n".join(parts))
+
+
 SECTIONS = {
     "card": _card, "params": _params, "flops": _macs, "deploy": _deploy, "memory": _memory,
     "training": _training, "speed": _speed, "shapes": _shapes, "downsampling": _downsampling,
-    "block": _block, "attention_distance": _attention_distance,
+    "block": _block, "code": _code, "attention_distance": _attention_distance,
     "pos_embed": _figure_summary("Position-embedding similarity", "pos_embed"),
     "filters": _figure_summary("Patch-embedding filters", "filters"),
     "rollout": _figure_summary("Attention rollout", "rollout"),

@@ -8,7 +8,7 @@ where they differ from the previous op's output, which is most of what made the 
 from __future__ import annotations
 
 from vitnotes.analysis.report import Report
-from vitnotes.render.numbers import fmt_int, md_table
+from vitnotes.render.numbers import fmt_int, fmt_macs, md_table
 
 
 def trace_rows(report: Report, limit: int) -> list[tuple]:
@@ -19,6 +19,9 @@ def trace_rows(report: Report, limit: int) -> list[tuple]:
                      ", ".join(inputs) if inputs else "↑", t.output, fmt_int(t.macs) if t.macs else ""))
         previous = t.output
     return rows
+
+
+RULES_HEADING = "What the counter counts"  # the paper note's MACs region links to this heading
 
 
 def render_trace_note(report: Report, back_link: str, model_line: str, limit: int) -> str:
@@ -35,6 +38,24 @@ def render_trace_note(report: Report, back_link: str, model_line: str, limit: in
         "",
         f"*{model_line}* · shapes with a symbolic batch `B`; ↑ = the previous op's output.",
         "",
+        *_rules(report),
+        "## Every op",
+        "",
         md_table(("#", "Module", "Op", "Inputs", "Output", "MACs"), trace_rows(report, limit), "rllllr"),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _rules(report: Report) -> list[str]:
+    """What the MAC counter counts and does not (from the recorder's rule table, kept in the Report)."""
+    m = report.macs
+    if not (m.counted or m.not_counted):
+        return []
+    lines = [f"## {RULES_HEADING}", ""]
+    if m.counted:
+        lines += [f"Counted: {'; '.join(m.counted)}.", ""]
+    if m.not_counted:
+        lines += [f"Not counted (0 MACs): {'; '.join(m.not_counted)}.", ""]
+    lines += [f"Counter: `{m.backend}`" + (f" (the dispatch recorder gives {fmt_macs(m.dispatch_total)})"
+                                           if getattr(m, "dispatch_total", None) else "") + ".", ""]
+    return lines

@@ -20,7 +20,7 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     elif c.depth:
         parts.append(f"{c.depth} blocks" + (f" in {len(report.shapes.hierarchy) - _stem_rows(report)} stages"
                                             if report.shapes.hierarchy else ""))
-    for label, value in (("D", c.embed_dim), ("h", c.num_heads), ("d_k", c.head_dim)):
+    for label, value in (("D", c.embed_dim), ("h", c.num_heads)):  # d_k: the MHA and block sections
         if value:
             parts.append(f"{label} = {fmt_int(value)}")
     if c.mlp_hidden:

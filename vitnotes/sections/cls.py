@@ -7,7 +7,7 @@ from typing import Any
 from vitnotes.analysis.report import Report
 from vitnotes.render.context import RenderContext
 from vitnotes.render.dims import dims
-from vitnotes.render.numbers import fmt_int, fmt_params, fmt_shape
+from vitnotes.render.numbers import fmt_shape
 from vitnotes.sections._applies import has_tokens
 from vitnotes.sections._section import Section
 
@@ -15,9 +15,7 @@ from vitnotes.sections._section import Section
 def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     c, d = report.card, dims(report)
     has_cls = "cls" in c.prefix_tokens or any("cls_token" in g.name for g in report.params.groups)
-    cls_params = next((g.count for g in report.params.groups if "cls_token" in g.name), None)
     return {"has_cls": has_cls, "d": d, "prefix": c.prefix_tokens, "pooling": c.pooling or "",
-            "cls_params": fmt_params(cls_params) if cls_params else (fmt_int(d["D"]) if d["D"] else ""),
             "classifier": c.classifier or "", "num_classes": c.num_classes, "has_dist": "dist" in c.prefix_tokens,
             "pos_embed_shape": fmt_shape(c.pos_embed_shape) if c.pos_embed_shape else ""}
 

@@ -21,6 +21,25 @@ _KERNELS = (("scaled_dot_product_attention", "the fused `F.scaled_dot_product_at
 
 
 def view(report: Report, ctx: RenderContext | None = None) -> dict[str, Any]:
+    """The listing's facts; with ``ctx.code_link`` (the code companion note is written) the region
+    shows one line linking there plus the attention kernel that ran, and the listing is the companion's."""
+    out = _listing(report)
+    out["link"] = ctx.code_link if ctx is not None else ""
+    if out["snippets"]:
+        first = report.code.snippets[0] if report.code else None
+        where = f"{first.package} {first.version}" if first and first.package else "the installed library"
+        out["intro_short"] = f"The `forward` code that ran ({where}), with this model's shapes and branches:"
+        out["kernel_notes"] = list(dict.fromkeys(k for s in report.code.snippets for k in _kernels_short(s)))
+    return out
+
+
+def link_label(report: Report) -> str:
+    """The companion link's text: the classes whose ``forward`` it shows, e.g. "PatchEmbed, Block, Attention, Mlp"."""
+    names = [s.qualname.rsplit(".", 1)[0] for s in (report.code.snippets if report.code else [])]
+    return ", ".join(dict.fromkeys(names)) or "the code"
+
+
+def _listing(report: Report) -> dict[str, Any]:
     facts = report.code
     who = f"`{report.model}` ({report.card.family})"
     if facts is None:
@@ -77,21 +96,39 @@ def _snippet_view(s: CodeSnippet, first_of_class: bool, shown_modules: set[str])
 
 def _branch_notes(s: CodeSnippet) -> list[str]:
     """Sentences under the block: the attention kernel that ran; branches that differ by instance."""
-    notes = []
+    notes = [f"{_KERNEL_NOTE} {kernel} ({flag} at profile time); {other} did not run."
+             for kernel, other, flag in _kernel_choices(s)]
     for b in s.branches:
-        kernel = _kernel(b.body_calls) if b.ran else _kernel(b.else_calls) if b.skipped else None
-        other = _kernel(b.else_calls) if b.ran else _kernel(b.body_calls)
-        if kernel and other and kernel != other and (not b.ran or not b.skipped):
-            flag = ", ".join(f"`{k} = {v}`" for k, v in b.attrs) or f"`{b.test}`"
-            notes.append(f"{_KERNEL_NOTE} {kernel} ({flag} at profile time); "
-                         f"{other} did not run.")
-        elif b.ran and b.skipped:
+        if b.ran and b.skipped and not _kernel_choice(b):
             named = ", ".join(f"`{p}`" for p in b.ran[:3]) + (", …" if len(b.ran) > 3 else "")
             notes.append(f"`if {b.test}:` ran in {len(b.ran)} of {len(b.ran) + len(b.skipped)} "
                          f"modules ({named}), not in `{s.module}`, whose shapes are shown."
                          if s.module not in b.ran else
                          f"`if {b.test}:` ran in {len(b.ran)} of {len(b.ran) + len(b.skipped)} modules ({named}).")
     return list(dict.fromkeys(notes))
+
+
+_SHORT_KERNEL = {text: short for (_, text), short in zip(_KERNELS, ("fused `scaled_dot_product_attention`",
+                                                                  "the explicit softmax path"))}
+
+
+def _kernels_short(s: CodeSnippet) -> list[str]:
+    """The attention kernel that ran, in one short sentence for the paper note (the listing says more)."""
+    return [f"Attention ran {_SHORT_KERNEL.get(kernel, kernel)} ({flag}), not {_SHORT_KERNEL.get(other, other)}."
+            for kernel, other, flag in _kernel_choices(s)]
+
+
+def _kernel_choices(s: CodeSnippet) -> list[tuple[str, str, str]]:
+    """(kernel that ran, the one that did not, the flag that chose) for each attention-kernel `if`."""
+    return [choice for b in s.branches if (choice := _kernel_choice(b))]
+
+
+def _kernel_choice(b) -> tuple[str, str, str] | None:
+    kernel = _kernel(b.body_calls) if b.ran else _kernel(b.else_calls) if b.skipped else None
+    other = _kernel(b.else_calls) if b.ran else _kernel(b.body_calls)
+    if kernel and other and kernel != other and (not b.ran or not b.skipped):
+        return kernel, other, ", ".join(f"`{k} = {v}`" for k, v in b.attrs) or f"`{b.test}`"
+    return None
 
 
 def _kernel(calls: list[str]) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from vitnotes.analysis.report import Report
-from vitnotes.render.figure_view import figure_section
+from vitnotes.render.figure_view import INDUCTIVE_BIAS, figure_section
 from vitnotes.render.numbers import fmt_pct
 from vitnotes.sections._applies import patch_filters
 
@@ -24,4 +24,4 @@ def why_missing(report: Report, who: str) -> Optional[str]:
 
 
 SECTION = figure_section("filters", 140, ("weights",), extra, "_filters", why_missing,
-                         applies=patch_filters, title="filters")
+                         applies=patch_filters, title="filters", anchors=INDUCTIVE_BIAS)

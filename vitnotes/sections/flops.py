@@ -42,7 +42,7 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
         "attention_share": fmt_pct(m.attention_share) if m.attention_share is not None else "",
         "mlp_share": fmt_pct(m.mlp_share) if m.mlp_share is not None else "",
         "scaling": scaling, "scaling_quadratic": quadratic, "activations": fmt_int(m.activations) if m.activations else "",
-        "deploy": _deploy(report),
+        "deploy": _deploy(report), "rules_link": ctx.rules_link if ctx is not None else "",
     }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from vitnotes.analysis.report import Report
 from vitnotes.render.context import RenderContext
 from vitnotes.render.dims import sqrt_text
-from vitnotes.render.numbers import fmt_int, fmt_params, fmt_pct, fmt_shape
+from vitnotes.render.numbers import fmt_int, fmt_params, fmt_pct, fmt_shape, si
 from vitnotes.sections._applies import has_heads
 from vitnotes.sections._section import Section
 
@@ -55,7 +55,8 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
             "all_blocks": fmt_params(a.params_per_block * depth) if depth else "",
             "share": fmt_pct(a.params_per_block * depth / report.params.total) if depth and report.params.total else "",
             "sqrt_dk": sqrt_text(a.head_dim), "T": report.card.num_tokens,
-            "per_block": fmt_params(a.params_per_block)}
+            "per_block": fmt_params(a.params_per_block), "per_block_short": si(a.params_per_block, 1),
+            "all_blocks_short": si(a.params_per_block * depth, 1) if depth else ""}
 
 
 SECTION = Section(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from vitnotes.analysis.report import Report
@@ -19,7 +21,9 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     if p.groups and summed != p.total:
         groups.append(("not in a group above", "", fmt_params(p.total - summed),
                        fmt_pct((p.total - summed) / total), ""))
-    by_module = " · ".join(f"{label} {name} {fmt_int(g.count)} ({fmt_pct(g.count / total)})"
+    # Module names only: the shape table's Module column already says what each one is; "12 ×" stays.
+    by_module = " · ".join(f"{_times(label)}{name} {fmt_int(g.count)}"
+                           + (f" ({fmt_pct(g.count / total)})" if g.count / total >= 0.0005 else "")
                            for (label, name, *_), g in zip(groups, p.groups))
     block_total = sum(r.count for r in p.block)
     block = [(r.label, f"`{r.name}`", fmt_params(r.count), fmt_pct(r.count / block_total if block_total else None),
@@ -70,3 +74,9 @@ SECTION = Section(
     anchors=("**性能指标:**", "性能指标", "Params"),
     title="parameters",
 )
+
+
+def _times(label: str) -> str:
+    """A group label's repeat count ("12 × transformer block" -> "12 × "), else ""."""
+    m = re.match(r"(\d[\d,]*) × ", label)
+    return m.group(0) if m else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from vitnotes.analysis.report import Report
-from vitnotes.render.figure_view import figure_section
+from vitnotes.render.figure_view import INDUCTIVE_BIAS, figure_section
 from vitnotes.render.numbers import fmt_shape
 from vitnotes.sections._applies import learned_pos_table
 
@@ -22,4 +22,4 @@ def why_missing(report: Report, who: str) -> Optional[str]:
 
 
 SECTION = figure_section("pos_embed", 130, ("weights",), extra, "_pos_embed", why_missing,
-                         applies=learned_pos_table, title="position embedding")
+                         applies=learned_pos_table, title="position embedding", anchors=INDUCTIVE_BIAS)

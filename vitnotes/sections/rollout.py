@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vitnotes.analysis.report import Report
-from vitnotes.render.figure_view import figure_section, no_global_attention, rollout_residual
+from vitnotes.render.figure_view import INDUCTIVE_BIAS, figure_section, no_global_attention, rollout_residual
 from vitnotes.render.numbers import fmt_shape
 from vitnotes.sections._applies import global_attention
 
@@ -18,4 +18,4 @@ def extra(report: Report, data: Any) -> dict[str, Any]:
 
 
 SECTION = figure_section("rollout", 150, ("forward",), extra, "_rollout", no_global_attention,
-                         applies=global_attention, title="rollout")
+                         applies=global_attention, title="rollout", anchors=INDUCTIVE_BIAS)

@@ -17,12 +17,10 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     step = t.forward_macs + t.backward_macs
     n = t.images_per_epoch
 
-    def row(label: str, macs: int) -> list[str]:
-        return [label, fmt_macs(macs), f"{si(macs * n, 2)} MACs"]
-
     return {
-        "why": "", "rows": [row("Forward (training mode)", t.forward_macs), row("Backward", t.backward_macs),
-                 row("**Forward + backward**", step)],
+        "why": "", "step": fmt_macs(step), "step_short": si(step, 2),
+        "forward": si(t.forward_macs, 2), "backward": si(t.backward_macs, 2),
+        "epoch": f"{si(step * n, 2)} MACs",
         "ratio": f"{step / t.forward_macs:.2f}" if t.forward_macs else "—",
         "images": fmt_int(n), "size": "×".join(str(v) for v in report.card.img_size or []),
     }
