@@ -224,10 +224,9 @@ def test_nothing_to_draw_gives_no_figures():
 
 
 def test_importing_the_renderer_is_cheap():
-    code = ("import sys, vitnotes.render.figures; "
-            "print(any(m in sys.modules for m in ('torch', 'matplotlib')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    from fresh_interpreter import imported
+
+    assert imported("import vitnotes.render.figures", ("torch", "matplotlib")) == []
 
 
 def test_non_vit_models_mark_figures_unavailable():

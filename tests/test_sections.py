@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 
 import pytest
 
@@ -66,8 +63,6 @@ def test_a_section_must_name_known_facts():
 
 
 def test_loading_the_registry_imports_no_heavy_library():
-    code = ("import sys, json\nfrom vitnotes import sections\nsections.registry()\n"
-            "print(json.dumps([m for m in ('torch', 'numpy', 'matplotlib', 'timm') if m in sys.modules]))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []
+    from fresh_interpreter import imported
+
+    assert imported("from vitnotes import sections\nsections.registry()", ("torch", "numpy", "matplotlib", "timm")) == []

@@ -46,16 +46,20 @@ def render_trace_note(report: Report, back_link: str, model_line: str, limit: in
     return "\n".join(lines) + "\n"
 
 
-def _rules(report: Report) -> list[str]:
-    """What the MAC counter counts and does not (from the recorder's rule table, kept in the Report)."""
+def counting_rules(report: Report) -> dict[str, str]:
+    """What the MAC counter counts and does not (from the recorder's rule table, kept in the Report),
+    as the sentences this note and the MACs region's fallback callout both show; {} when unknown."""
     m = report.macs
     if not (m.counted or m.not_counted):
+        return {}
+    dispatch = f" (the dispatch recorder gives {fmt_macs(m.dispatch_total)})" if getattr(m, "dispatch_total", None) else ""
+    return {"counted": f"Counted: {'; '.join(m.counted)}." if m.counted else "",
+            "not_counted": f"Not counted (0 MACs): {'; '.join(m.not_counted)}." if m.not_counted else "",
+            "counter": f"Counter: `{m.backend}`{dispatch}."}
+
+
+def _rules(report: Report) -> list[str]:
+    rules = counting_rules(report)
+    if not rules:
         return []
-    lines = [f"## {RULES_HEADING}", ""]
-    if m.counted:
-        lines += [f"Counted: {'; '.join(m.counted)}.", ""]
-    if m.not_counted:
-        lines += [f"Not counted (0 MACs): {'; '.join(m.not_counted)}.", ""]
-    lines += [f"Counter: `{m.backend}`" + (f" (the dispatch recorder gives {fmt_macs(m.dispatch_total)})"
-                                           if getattr(m, "dispatch_total", None) else "") + ".", ""]
-    return lines
+    return [f"## {RULES_HEADING}", ""] + [line for s in rules.values() if s for line in (s, "")]

@@ -25,10 +25,8 @@ def view(report: Report, ctx: RenderContext | None = None) -> dict[str, Any]:
     shows one line linking there plus the attention kernel that ran, and the listing is the companion's."""
     out = _listing(report)
     out["link"] = ctx.code_link if ctx is not None else ""
-    if out["snippets"]:
-        first = report.code.snippets[0] if report.code else None
-        where = f"{first.package} {first.version}" if first and first.package else "the installed library"
-        out["intro_short"] = f"The `forward` code that ran ({where}), with this model's shapes and branches:"
+    if out["snippets"] and report.code is not None:
+        out["intro_short"] = f"The `forward` code that ran ({out['where']}), with this model's shapes and branches:"
         out["kernel_notes"] = list(dict.fromkeys(k for s in report.code.snippets for k in _kernels_short(s)))
     return out
 
@@ -66,7 +64,7 @@ def _listing(report: Report) -> dict[str, Any]:
         if report.attention_distance is not None or report.rollout is not None:
             snippets[-1]["notes"] = [n + _FIGURES_UNFUSED if n.startswith(_KERNEL_NOTE) else n
                                      for n in snippets[-1]["notes"]]
-    return {"snippets": snippets, "reason": "", "intro": intro,
+    return {"snippets": snippets, "reason": "", "intro": intro, "where": where,
             "missing": f"No Python source for {missing}." if missing else ""}
 
 

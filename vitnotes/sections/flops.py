@@ -7,6 +7,7 @@ from typing import Any
 from vitnotes.analysis.report import Report
 from vitnotes.render.context import RenderContext
 from vitnotes.render.numbers import fmt_int, fmt_macs, fmt_pct, si
+from vitnotes.render.trace import counting_rules
 from vitnotes.sections._section import Section
 
 
@@ -42,7 +43,7 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
         "attention_share": fmt_pct(m.attention_share) if m.attention_share is not None else "",
         "mlp_share": fmt_pct(m.mlp_share) if m.mlp_share is not None else "",
         "scaling": scaling, "scaling_quadratic": quadratic, "activations": fmt_int(m.activations) if m.activations else "",
-        "deploy": _deploy(report), "rules_link": ctx.rules_link if ctx is not None else "",
+        "deploy": _deploy(report), "rules": counting_rules(report), "rules_link": ctx.rules_link if ctx is not None else "",
     }
 
 

@@ -52,11 +52,10 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
         bias_text = "with biases"
     return {"ok": True, "a": a, "rows": rows, "depth": depth, "qkv_out": 3 * a.num_heads * a.head_dim,
             "bias_text": bias_text,
-            "all_blocks": fmt_params(a.params_per_block * depth) if depth else "",
+            "all_blocks": si(a.params_per_block * depth, 1) if depth else "",
             "share": fmt_pct(a.params_per_block * depth / report.params.total) if depth and report.params.total else "",
             "sqrt_dk": sqrt_text(a.head_dim), "T": report.card.num_tokens,
-            "per_block": fmt_params(a.params_per_block), "per_block_short": si(a.params_per_block, 1),
-            "all_blocks_short": si(a.params_per_block * depth, 1) if depth else ""}
+            "per_block": si(a.params_per_block, 1)}  # exact counts: the table in the callout
 
 
 SECTION = Section(

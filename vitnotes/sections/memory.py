@@ -18,7 +18,7 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     hw = report.card.img_size or []
     return {
         "why": "", "batch": m.batch, "size": "×".join(str(v) for v in hw),
-        "weights": " ".join(f"{fmt_bytes(w[k])} {k}" for k in ("fp32",) if k in w),
+        "weights": f"{fmt_bytes(w['fp32'])} fp32" if "fp32" in w else "",
         "weights_other": ", ".join(f"{fmt_bytes(w[k])} {k}" for k in ("bf16", "int8") if k in w),
         "buffers": fmt_bytes(m.buffers) if m.buffers else "",
         "forward_peak": fmt_bytes(m.forward_peak), "inference_peak": fmt_bytes(m.inference_peak),

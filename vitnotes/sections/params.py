@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from typing import Any
 
 from vitnotes.analysis.report import Report
@@ -21,10 +19,6 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     if p.groups and summed != p.total:
         groups.append(("not in a group above", "", fmt_params(p.total - summed),
                        fmt_pct((p.total - summed) / total), ""))
-    # Module names only: the shape table's Module column already says what each one is; "12 ×" stays.
-    by_module = " · ".join(f"{_times(label)}{name} {fmt_int(g.count)}"
-                           + (f" ({fmt_pct(g.count / total)})" if g.count / total >= 0.0005 else "")
-                           for (label, name, *_), g in zip(groups, p.groups))
     block_total = sum(r.count for r in p.block)
     block = [(r.label, f"`{r.name}`", fmt_params(r.count), fmt_pct(r.count / block_total if block_total else None),
               _shapes_text(r.shapes)) for r in p.block]
@@ -33,6 +27,12 @@ def view(report: Report, ctx: RenderContext) -> dict[str, Any]:
     # first block is far smaller than its last. The check is exact: some group holds L × this block.
     if not (p.block and depth and any(g.count == block_total * depth for g in p.groups)):
         depth = None
+    # Module names only: the shape table's Module column already says what each one is; "L ×" marks
+    # the group that is L copies of the block.
+    by_module = " · ".join((f"{depth} × " if depth and g.count == block_total * depth else "")
+                           + f"`{g.name}` {fmt_int(g.count)}"
+                           + (f" ({fmt_pct(g.count / total)})" if g.count / total >= 0.0005 else "")
+                           for g in p.groups)
     return {
         "block_title": "One block" if depth else f"First block (`{_common_module(p.block)}`; other blocks differ)",
         "total": fmt_params(p.total), "trainable": fmt_params(p.trainable),
@@ -75,8 +75,3 @@ SECTION = Section(
     title="parameters",
 )
 
-
-def _times(label: str) -> str:
-    """A group label's repeat count ("12 × transformer block" -> "12 × "), else ""."""
-    m = re.match(r"(\d[\d,]*) × ", label)
-    return m.group(0) if m else ""
